@@ -1,0 +1,15 @@
+from __future__ import annotations
+
+from django.contrib import admin
+from django.urls import include, path
+
+from config import views
+
+urlpatterns = [
+    path("", views.settings_index, name="home"),
+    path("settings/", views.settings_index, name="settings"),
+    path("accounts/", include("django.contrib.auth.urls")),
+    path("admin/", admin.site.urls),
+    path("api/v1/user", views.api_user, name="api-user"),
+    path("", include("tokens_app.urls")),
+]

@@ -1,0 +1,12 @@
+from __future__ import annotations
+
+from django.apps import AppConfig
+
+
+class TokensAppConfig(AppConfig):
+    name = "tokens_app"
+    verbose_name = "Access tokens"
+    default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self) -> None:
+        from tokens_app import checks  # noqa: F401  (registers the system checks)

@@ -1,0 +1,176 @@
+"""Forms for creating, editing and regenerating tokens. One set of rules for all three."""
+
+from __future__ import annotations
+
+import datetime
+import unicodedata
+from typing import Any
+
+from django import forms
+from django.core.exceptions import ValidationError
+from django.utils import timezone
+
+from tokens_app.conf import policy
+from tokens_app.models import FULL_ACCESS, AccessToken, validate_expiry
+
+NAME_MAX_LENGTH = 63
+NAME_HELP = (
+    f"Up to {NAME_MAX_LENGTH} characters, to remind you what the token is for. "
+    "Control, zero-width and text-direction characters are not allowed."
+)
+# Unicode categories refused in names: controls, format characters (zero-width
+# joiners, bidirectional overrides), surrogates, private use, unassigned, and
+# line or paragraph separators.
+_REFUSED_CATEGORIES = {"Cc", "Cf", "Cs", "Co", "Cn", "Zl", "Zp"}
+
+NO_ACCESS, FULL = "none", "full"
+PERMISSION_CHOICES = [
+    (NO_ACCESS, "No Access"),
+    (FULL, "Full Access"),
+]
+CUSTOM = "custom"
+
+
+def clean_token_name(value: str) -> str:
+    name = unicodedata.normalize("NFC", value).strip()
+    if not name:
+        raise ValidationError("Enter a name for the token.", code="required")
+    if len(name) > NAME_MAX_LENGTH:
+        raise ValidationError(
+            f"Use at most {NAME_MAX_LENGTH} characters (this name has {len(name)}).",
+            code="max_length",
+        )
+    if any(unicodedata.category(ch) in _REFUSED_CATEGORIES for ch in name):
+        raise ValidationError(
+            "The name contains control, zero-width or text-direction characters. "
+            "Remove them and try again.",
+            code="invalid_characters",
+        )
+    return name
+
+
+def permissions_from_choice(choice: str) -> list[str]:
+    return [FULL_ACCESS] if choice == FULL else []
+
+
+def choice_from_permissions(permissions: list[str]) -> str:
+    return FULL if FULL_ACCESS in permissions else NO_ACCESS
+
+
+class TokenNameField(forms.CharField):
+    def __init__(self, **kwargs: Any) -> None:
+        kwargs.setdefault("label", "Token Name")
+        kwargs.setdefault("help_text", NAME_HELP)
+        kwargs.setdefault("strip", False)
+        kwargs.setdefault("error_messages", {"required": "Enter a name for the token."})
+        super().__init__(**kwargs)
+        self.widget.attrs.update({"autocomplete": "off", "maxlength": str(NAME_MAX_LENGTH)})
+
+    def clean(self, value: Any) -> str:
+        return clean_token_name(super().clean(value))
+
+
+class PermissionsField(forms.ChoiceField):
+    def __init__(self, **kwargs: Any) -> None:
+        kwargs.setdefault("label", "Permissions")
+        kwargs.setdefault("choices", PERMISSION_CHOICES)
+        kwargs.setdefault("initial", NO_ACCESS)
+        kwargs.setdefault("widget", forms.RadioSelect)
+        kwargs.setdefault(
+            "error_messages",
+            {"invalid_choice": "Choose No Access or Full Access.", "required": "Choose a level."},
+        )
+        super().__init__(**kwargs)
+
+
+class ExpirationMixin(forms.Form):
+    """Preset durations plus a custom date, turned into an ``expires_at`` in the future."""
+
+    expiration = forms.ChoiceField(
+        label="Expiration",
+        error_messages={"invalid_choice": "Choose one of the offered durations or a custom date."},
+    )
+    expires_on = forms.DateField(
+        label="Custom expiration date",
+        required=False,
+        widget=forms.DateInput(attrs={"type": "date"}),
+        error_messages={"invalid": "Enter a real date, as YYYY-MM-DD."},
+    )
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        presets = policy().expiration_presets
+        self.fields["expiration"].choices = [
+            *((str(days), f"{days} days") for days in presets),
+            (CUSTOM, "Custom date…"),
+        ]
+        self.fields["expiration"].initial = str(policy().default_expiration)
+        today = timezone.localdate()
+        last = (timezone.now() + datetime.timedelta(days=policy().max_lifetime_days)).date()
+        self.fields["expires_on"].widget.attrs.update(
+            {"min": (today + datetime.timedelta(days=1)).isoformat(), "max": last.isoformat()}
+        )
+        self.fields["expires_on"].help_text = (
+            f"Used when “Custom date” is chosen. At most {policy().max_lifetime_days} days ahead."
+        )
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean() or {}
+        choice = cleaned.get("expiration")
+        if choice is None:
+            return cleaned
+        now = timezone.now()
+        if choice == CUSTOM:
+            day = cleaned.get("expires_on")
+            if day is None:
+                if "expires_on" not in self.errors:
+                    self.add_error("expires_on", "Pick the date the token should expire.")
+                return cleaned
+            expires_at = timezone.make_aware(
+                datetime.datetime.combine(day, datetime.time.min)
+            )
+        else:
+            expires_at = now + datetime.timedelta(days=int(choice))
+        try:
+            validate_expiry(expires_at, now)
+        except ValidationError as error:
+            self.add_error("expires_on" if choice == CUSTOM else "expiration", error)
+        else:
+            cleaned["expires_at"] = expires_at
+        return cleaned
+
+
+class TokenCreateForm(ExpirationMixin):
+    name = TokenNameField()
+    permissions = PermissionsField()
+    nonce = forms.UUIDField(widget=forms.HiddenInput)
+
+    field_order = ["name", "expiration", "expires_on", "permissions"]
+
+    @property
+    def permission_list(self) -> list[str]:
+        return permissions_from_choice(self.cleaned_data["permissions"])
+
+
+class TokenEditForm(forms.Form):
+    name = TokenNameField()
+    permissions = PermissionsField()
+
+    @classmethod
+    def for_token(cls, token: AccessToken, data: Any = None) -> TokenEditForm:
+        initial = {"name": token.name, "permissions": choice_from_permissions(token.permissions)}
+        return cls(data=data, initial=initial, auto_id=f"edit-{token.pk}-%s")
+
+    @property
+    def permission_list(self) -> list[str]:
+        return permissions_from_choice(self.cleaned_data["permissions"])
+
+
+class TokenRegenerateForm(ExpirationMixin):
+    generation = forms.IntegerField(widget=forms.HiddenInput, min_value=1)
+
+    @classmethod
+    def for_token(cls, token: AccessToken, data: Any = None) -> TokenRegenerateForm:
+        return cls(
+            data=data, initial={"generation": token.generation}, auto_id=f"regen-{token.pk}-%s"
+        )

@@ -1,0 +1,257 @@
+"""The access token and its QuerySet.
+
+A state change of one token is a method here (``regenerate``, ``revoke``,
+``update_details``); a question about many is a QuerySet method. Views only
+glue HTTP to these, so the pages, the admin and the commands share one set of
+rules.
+"""
+
+from __future__ import annotations
+
+import datetime
+import uuid
+from typing import TYPE_CHECKING, Any
+
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, models, transaction
+from django.db.models import F, Q
+from django.utils import timezone
+from django.views.decorators.debug import sensitive_variables
+
+from tokens_app import format
+from tokens_app.conf import policy
+from tokens_app.hashing import hash_secret, needs_rehash, verified_secrets, verify_secret
+
+if TYPE_CHECKING:
+    from django.contrib.auth.models import AbstractBaseUser
+
+FULL_ACCESS = "*"
+
+
+class TokenLimitReached(Exception):
+    """The owner already has the maximum number of active tokens."""
+
+
+class DuplicateSubmission(Exception):
+    """The same create form was submitted twice; the first one won."""
+
+
+class StaleToken(Exception):
+    """The token changed (was regenerated or deleted) since the form was shown."""
+
+
+def validate_expiry(expires_at: datetime.datetime, now: datetime.datetime | None = None) -> None:
+    now = now or timezone.now()
+    if expires_at <= now:
+        raise ValidationError("The expiration date must be in the future.", code="past")
+    limit = policy().max_lifetime_days
+    if expires_at > now + datetime.timedelta(days=limit):
+        raise ValidationError(
+            f"Tokens can live at most {limit} days. Pick an earlier date.", code="too_far"
+        )
+
+
+class AccessTokenQuerySet(models.QuerySet["AccessToken"]):
+    def active(self) -> AccessTokenQuerySet:
+        return self.filter(expires_at__gt=timezone.now())
+
+    def expired(self) -> AccessTokenQuerySet:
+        return self.filter(expires_at__lte=timezone.now())
+
+    def expiring_within(self, *, days: int) -> AccessTokenQuerySet:
+        return self.active().filter(expires_at__lte=timezone.now() + datetime.timedelta(days=days))
+
+    @sensitive_variables("secret")
+    def issue(
+        self,
+        *,
+        owner: AbstractBaseUser,
+        name: str,
+        permissions: list[str],
+        expires_at: datetime.datetime,
+        creation_nonce: uuid.UUID | None = None,
+    ) -> tuple[AccessToken, str]:
+        """Create a token and return it with its plaintext, which exists nowhere else.
+
+        The owner's row is locked while counting, so concurrent creates at the
+        per-user limit cannot overshoot it (on databases with row locks).
+        """
+        validate_expiry(expires_at)
+        if creation_nonce and self.filter(owner=owner, creation_nonce=creation_nonce).exists():
+            raise DuplicateSubmission
+        secret = format.new_secret()
+        secret_hash = hash_secret(secret)  # slow: done before any lock is taken
+        users = get_user_model()._default_manager
+        try:
+            with transaction.atomic():
+                list(users.select_for_update().filter(pk=owner.pk).values_list("pk"))
+                if self.filter(owner=owner).active().count() >= policy().max_tokens_per_user:
+                    raise TokenLimitReached
+                token = self.create(
+                    owner=owner,
+                    name=name,
+                    permissions=permissions,
+                    expires_at=expires_at,
+                    prefix=policy().prefix,
+                    public_id=format.new_public_id(),
+                    secret_hash=secret_hash,
+                    creation_nonce=creation_nonce,
+                )
+        except IntegrityError:
+            if creation_nonce and self.filter(owner=owner, creation_nonce=creation_nonce).exists():
+                raise DuplicateSubmission from None
+            raise
+        return token, format.build(token.prefix, token.public_id, secret)
+
+
+class AccessToken(models.Model):
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="access_tokens"
+    )
+    name = models.CharField(max_length=63)
+    prefix = models.CharField(max_length=20, editable=False)
+    public_id = models.CharField(
+        max_length=format.PUBLIC_ID_LENGTH, unique=True, editable=False, verbose_name="public id"
+    )
+    secret_hash = models.CharField(max_length=255, editable=False)
+    # A list of permission codes; ["*"] is Full Access and [] is No Access, so
+    # fine-grained codes fit beside them without rewriting rows.
+    permissions = models.JSONField(default=list, blank=True)
+    # Bumped by every regenerate, so a stale or repeated regenerate form is refused.
+    generation = models.PositiveIntegerField(default=1, editable=False)
+    # The create form's one-time nonce: a double submit cannot make two tokens.
+    creation_nonce = models.UUIDField(null=True, blank=True, editable=False)
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+    expires_at = models.DateTimeField()
+    regenerated_at = models.DateTimeField(null=True, blank=True, editable=False)
+    last_used_at = models.DateTimeField(null=True, blank=True, editable=False)
+    last_used_ip = models.GenericIPAddressField(null=True, blank=True, editable=False)
+
+    objects = AccessTokenQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        verbose_name = "access token"
+        constraints = [
+            models.UniqueConstraint(
+                fields=["owner", "creation_nonce"], name="tokens_app_unique_creation_nonce"
+            ),
+        ]
+        indexes = [models.Index(fields=["owner", "expires_at"], name="tokens_app_owner_expiry")]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.identifier})"
+
+    # -- what a token is ---------------------------------------------------
+
+    @property
+    def identifier(self) -> str:
+        return format.identifier(self.prefix, self.public_id)
+
+    def is_expired(self, now: datetime.datetime | None = None) -> bool:
+        return self.expires_at <= (now or timezone.now())
+
+    def is_expiring_soon(self, now: datetime.datetime | None = None) -> bool:
+        now = now or timezone.now()
+        soon = now + datetime.timedelta(days=policy().expiring_soon_days)
+        return not self.is_expired(now) and self.expires_at <= soon
+
+    @property
+    def status(self) -> str:
+        now = timezone.now()
+        if self.is_expired(now):
+            return "expired"
+        return "expiring" if self.is_expiring_soon(now) else "active"
+
+    @property
+    def has_full_access(self) -> bool:
+        return FULL_ACCESS in self.permissions
+
+    @property
+    def has_no_access(self) -> bool:
+        return not self.permissions
+
+    @property
+    def permissions_label(self) -> str:
+        if self.has_full_access:
+            return "Full Access"
+        if self.has_no_access:
+            return "No Access"
+        return ", ".join(sorted(self.permissions))
+
+    def has_permission(self, code: str) -> bool:
+        return self.has_full_access or code in self.permissions
+
+    # -- state changes -------------------------------------------------------
+
+    def update_details(self, *, name: str, permissions: list[str]) -> None:
+        """Rename and re-scope. The secret, identifier and expiry stay as they are."""
+        self.name = name
+        self.permissions = permissions
+        self.save(update_fields=["name", "permissions"])
+
+    @sensitive_variables("secret")
+    def regenerate(self, *, expires_at: datetime.datetime, generation: int | None = None) -> str:
+        """Give the token a new secret and expiry; the old secret dies at once.
+
+        The update is conditional on the generation the caller saw, so of two
+        simultaneous regenerates exactly one wins and the other gets StaleToken.
+        """
+        validate_expiry(expires_at)
+        seen = self.generation if generation is None else generation
+        secret = format.new_secret()
+        secret_hash = hash_secret(secret)
+        now = timezone.now()
+        changed = (
+            type(self)
+            .objects.filter(pk=self.pk, generation=seen)
+            .update(
+                secret_hash=secret_hash,
+                expires_at=expires_at,
+                regenerated_at=now,
+                generation=F("generation") + 1,
+            )
+        )
+        if not changed:
+            raise StaleToken
+        self.secret_hash, self.expires_at, self.regenerated_at = secret_hash, expires_at, now
+        self.generation = seen + 1
+        return format.build(self.prefix, self.public_id, secret)
+
+    def revoke(self) -> None:
+        self.delete()
+
+    # -- use -----------------------------------------------------------------
+
+    @sensitive_variables("secret")
+    def check_secret(self, secret: str, digest: bytes) -> bool:
+        """Whether ``secret`` is this token's. argon2 runs once per secret and process."""
+        if verified_secrets.matches(digest, self.secret_hash):
+            return True
+        if not verify_secret(self.secret_hash, secret):
+            return False
+        if needs_rehash(self.secret_hash):
+            self._rehash(secret)
+        verified_secrets.remember(digest, self.secret_hash)
+        return True
+
+    @sensitive_variables("secret")
+    def _rehash(self, secret: str) -> None:
+        """Move the stored hash to the current argon2 parameters, unless it changed meanwhile."""
+        fresh = hash_secret(secret)
+        type(self).objects.filter(pk=self.pk, secret_hash=self.secret_hash).update(secret_hash=fresh)
+        self.secret_hash = fresh
+
+    def record_use(self, *, ip: str | None, now: datetime.datetime | None = None) -> None:
+        """Write last_used_at at most once per interval: no write on most requests."""
+        now = now or timezone.now()
+        threshold = now - datetime.timedelta(seconds=policy().last_used_interval)
+        if self.last_used_at is not None and self.last_used_at > threshold:
+            return
+        fields: dict[str, Any] = {"last_used_at": now, "last_used_ip": ip}
+        type(self).objects.filter(pk=self.pk).filter(
+            Q(last_used_at__isnull=True) | Q(last_used_at__lte=threshold)
+        ).update(**fields)
+        self.last_used_at, self.last_used_ip = now, ip
