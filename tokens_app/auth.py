@@ -34,7 +34,7 @@ from tokens_app.models import AccessToken
 if TYPE_CHECKING:
     from django.contrib.auth.models import AbstractBaseUser
 
-INVALID_TOKEN = "invalid_token"
+INVALID_TOKEN = "invalid_token"  # noqa: S105 (an RFC 6750 error code)
 INVALID_REQUEST = "invalid_request"
 INSUFFICIENT_SCOPE = "insufficient_scope"
 # Names under which a careless client might put a token in the URL or form body.
@@ -83,9 +83,7 @@ def check_token(raw: str, request: HttpRequest | None = None) -> TokenCheck:
     parsed = format.parse(raw)
     if parsed is None:
         return TokenCheck(error=INVALID_TOKEN)
-    token = (
-        AccessToken.objects.select_related("owner").filter(public_id=parsed.public_id).first()
-    )
+    token = AccessToken.objects.select_related("owner").filter(public_id=parsed.public_id).first()
     if (
         token is None
         or token.prefix != parsed.prefix
@@ -178,9 +176,7 @@ def unauthorized(error: str | None = None) -> JsonResponse:
         )
         response["WWW-Authenticate"] = "Bearer"
         return response
-    response = JsonResponse(
-        {"error": error, "error_description": _DESCRIPTIONS[error]}, status=401
-    )
+    response = JsonResponse({"error": error, "error_description": _DESCRIPTIONS[error]}, status=401)
     response["WWW-Authenticate"] = f'Bearer error="{error}"'
     return response
 

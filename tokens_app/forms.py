@@ -110,7 +110,9 @@ class ExpirationMixin(forms.Form):
         self.fields["expires_on"].widget.attrs.update(
             {"min": (today + datetime.timedelta(days=1)).isoformat(), "max": last.isoformat()}
         )
-        self.fields["expires_on"].help_text = (
+        self.fields[
+            "expires_on"
+        ].help_text = (
             f"Used when “Custom date” is chosen. At most {policy().max_lifetime_days} days ahead."
         )
 
@@ -126,9 +128,7 @@ class ExpirationMixin(forms.Form):
                 if "expires_on" not in self.errors:
                     self.add_error("expires_on", "Pick the date the token should expire.")
                 return cleaned
-            expires_at = timezone.make_aware(
-                datetime.datetime.combine(day, datetime.time.min)
-            )
+            expires_at = timezone.make_aware(datetime.datetime.combine(day, datetime.time.min))
         else:
             expires_at = now + datetime.timedelta(days=int(choice))
         try:
@@ -143,7 +143,13 @@ class ExpirationMixin(forms.Form):
 class TokenCreateForm(ExpirationMixin):
     name = TokenNameField()
     permissions = PermissionsField()
-    nonce = forms.UUIDField(widget=forms.HiddenInput)
+    nonce = forms.UUIDField(
+        widget=forms.HiddenInput,
+        error_messages={
+            "required": "This form is out of date. Reload the page and try again.",
+            "invalid": "This form is out of date. Reload the page and try again.",
+        },
+    )
 
     field_order = ["name", "expiration", "expires_on", "permissions"]
 
@@ -167,7 +173,15 @@ class TokenEditForm(forms.Form):
 
 
 class TokenRegenerateForm(ExpirationMixin):
-    generation = forms.IntegerField(widget=forms.HiddenInput, min_value=1)
+    generation = forms.IntegerField(
+        widget=forms.HiddenInput,
+        min_value=1,
+        error_messages={
+            "required": "This form is out of date. Reload the page and try again.",
+            "invalid": "This form is out of date. Reload the page and try again.",
+            "min_value": "This form is out of date. Reload the page and try again.",
+        },
+    )
 
     @classmethod
     def for_token(cls, token: AccessToken, data: Any = None) -> TokenRegenerateForm:

@@ -241,7 +241,9 @@ class AccessToken(models.Model):
     def _rehash(self, secret: str) -> None:
         """Move the stored hash to the current argon2 parameters, unless it changed meanwhile."""
         fresh = hash_secret(secret)
-        type(self).objects.filter(pk=self.pk, secret_hash=self.secret_hash).update(secret_hash=fresh)
+        type(self).objects.filter(pk=self.pk, secret_hash=self.secret_hash).update(
+            secret_hash=fresh
+        )
         self.secret_hash = fresh
 
     def record_use(self, *, ip: str | None, now: datetime.datetime | None = None) -> None:

@@ -58,7 +58,9 @@ def _show_secret(
     if request.htmx:
         response = _partial(request, "secret_issued", context)
         verb = "created" if created else "regenerated"
-        _announce(response, f"Token “{token.name}” {verb}. Copy it now: it will not be shown again.")
+        _announce(
+            response, f"Token “{token.name}” {verb}. Copy it now: it will not be shown again."
+        )
     else:
         response = render(request, LIST, context)
     add_never_cache_headers(response)
