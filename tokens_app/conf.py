@@ -22,6 +22,9 @@ DEFAULTS: dict[str, Any] = {
     "DEFAULT_EXPIRATION": 30,
     # No token may live longer than this, whatever the form or admin says.
     "MAX_LIFETIME_DAYS": 366,
+    # Whether the forms offer "No expiration". Such tokens still get a date
+    # (NO_EXPIRATION in models.py, far in the future), so expires_at is never null.
+    "ALLOW_NO_EXPIRATION": False,
     # Tokens within this many days of expiry are flagged "Expires soon".
     "EXPIRING_SOON_DAYS": 7,
     "MAX_TOKENS_PER_USER": 50,
@@ -32,6 +35,9 @@ DEFAULTS: dict[str, Any] = {
     "LAST_USED_INTERVAL": 60,
     # How many verified secrets each process remembers (by keyed digest).
     "VERIFIED_CACHE_SIZE": 10_000,
+    # The fine-grained permissions tokens may be given, each a dict with code,
+    # label, group and optional implies (see tokens_app/permissions.py).
+    "PERMISSIONS": [],
 }
 
 
@@ -41,6 +47,7 @@ class Policy:
     expiration_presets: tuple[int, ...]
     default_expiration: int
     max_lifetime_days: int
+    allow_no_expiration: bool
     expiring_soon_days: int
     max_tokens_per_user: int
     argon2: dict[str, int] = field(hash=False)
@@ -62,6 +69,7 @@ def policy() -> Policy:
         expiration_presets=tuple(merged["EXPIRATION_PRESETS"]),
         default_expiration=merged["DEFAULT_EXPIRATION"],
         max_lifetime_days=merged["MAX_LIFETIME_DAYS"],
+        allow_no_expiration=merged["ALLOW_NO_EXPIRATION"],
         expiring_soon_days=merged["EXPIRING_SOON_DAYS"],
         max_tokens_per_user=merged["MAX_TOKENS_PER_USER"],
         argon2=argon2,

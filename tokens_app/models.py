@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime
 import uuid
+from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
@@ -42,8 +43,20 @@ class StaleToken(Exception):
     """The token changed (was regenerated or deleted) since the form was shown."""
 
 
+# What "No expiration" stores when the policy allows it: expires_at stays a
+# real, indexed, non-null date. Early in year 9999 so that showing it in any
+# time zone cannot overflow.
+NO_EXPIRATION = datetime.datetime(9999, 1, 1, tzinfo=datetime.UTC)
+
+
 def validate_expiry(expires_at: datetime.datetime, now: datetime.datetime | None = None) -> None:
     now = now or timezone.now()
+    if expires_at == NO_EXPIRATION:
+        if not policy().allow_no_expiration:
+            raise ValidationError(
+                "Tokens must have an expiration date on this site.", code="no_expiration"
+            )
+        return
     if expires_at <= now:
         raise ValidationError("The expiration date must be in the future.", code="past")
     limit = policy().max_lifetime_days
@@ -62,6 +75,31 @@ class AccessTokenQuerySet(models.QuerySet["AccessToken"]):
 
     def expiring_within(self, *, days: int) -> AccessTokenQuerySet:
         return self.active().filter(expires_at__lte=timezone.now() + datetime.timedelta(days=days))
+
+    def expire_now(self) -> int:
+        """End every active token in the set at once; already expired ones keep their date."""
+        return self.active().update(expires_at=timezone.now())
+
+    def purge_expired(self, *, before: datetime.datetime, batch_size: int = 1000) -> Iterator[int]:
+        """Delete tokens that expired before ``before``, one batch of ids at a time.
+
+        Yields the number deleted per batch. Memory stays bounded by the batch
+        size however many rows match, each batch is a short transaction, and
+        walking the primary key upwards never rescans rows already removed.
+        """
+        last_pk = 0
+        while True:
+            batch = list(
+                self.filter(expires_at__lt=before, pk__gt=last_pk)
+                .order_by("pk")
+                .values_list("pk", flat=True)[:batch_size]
+            )
+            if not batch:
+                return
+            last_pk = batch[-1]
+            with transaction.atomic():
+                _, per_model = self.model._default_manager.filter(pk__in=batch).delete()
+            yield per_model.get(self.model._meta.label, 0)
 
     @sensitive_variables("secret")
     def issue(
@@ -222,6 +260,15 @@ class AccessToken(models.Model):
 
     def revoke(self) -> None:
         self.delete()
+
+    def expire_now(self) -> None:
+        """End the token now but keep its row, so it stays listed as expired."""
+        type(self).objects.filter(pk=self.pk).expire_now()
+        self.refresh_from_db(fields=["expires_at"])
+
+    @property
+    def never_expires(self) -> bool:
+        return self.expires_at == NO_EXPIRATION
 
     # -- use -----------------------------------------------------------------
 
