@@ -10,10 +10,15 @@ The rules:
   cookie on the same request is ignored, so CSRF (which guards the cookie's
   ambient authority) does not apply.
 * Unknown, malformed, expired and deleted tokens all get the same 401.
+* argon2 runs only for a secret this process has not verified yet, and only
+  within the throttle's budget (``tokens_app.throttle``); over it, 429.
+* Every response to a request with a valid token says what the token grants
+  and when it expires, so command-line clients can warn in time.
 """
 
 from __future__ import annotations
 
+import datetime
 import functools
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -27,9 +32,9 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.utils.functional import SimpleLazyObject
 from django.views.decorators.debug import sensitive_variables
 
-from tokens_app import format
-from tokens_app.hashing import keyed_digest
-from tokens_app.models import AccessToken
+from tokens_app import format, throttle
+from tokens_app.hashing import keyed_digest, verified_secrets
+from tokens_app.models import FULL_ACCESS, AccessToken
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import AbstractBaseUser
@@ -37,6 +42,9 @@ if TYPE_CHECKING:
 INVALID_TOKEN = "invalid_token"  # noqa: S105 (an RFC 6750 error code)
 INVALID_REQUEST = "invalid_request"
 INSUFFICIENT_SCOPE = "insufficient_scope"
+TOO_MANY_ATTEMPTS = "too_many_attempts"
+EXPIRES_HEADER = "X-Access-Token-Expires"
+PERMISSIONS_HEADER = "X-Access-Token-Permissions"
 # Names under which a careless client might put a token in the URL or form body.
 _TOKEN_PARAMETERS = ("access_token", "token", "bearer")
 
@@ -47,6 +55,7 @@ class TokenCheck:
 
     token: AccessToken | None = None
     error: str | None = None
+    retry_after: int | None = None
 
     @property
     def user(self) -> AbstractBaseUser | AnonymousUser:
@@ -64,7 +73,8 @@ def bearer_credential(request: HttpRequest) -> str | None:
     header = request.META.get("HTTP_AUTHORIZATION")
     if not header:
         return None
-    scheme, _, value = header.strip().partition(" ")
+    # HTTP's optional whitespace is spaces and tabs only; other Unicode spaces are refused.
+    scheme, _, value = header.strip(" \t").partition(" ")
     if scheme.lower() != "bearer":
         return None
     value = value.strip(" \t")
@@ -73,33 +83,92 @@ def bearer_credential(request: HttpRequest) -> str | None:
     return value
 
 
-def client_ip(request: HttpRequest) -> str | None:
+def client_ip(request: HttpRequest | None) -> str | None:
+    if request is None:
+        return None
     return request.META.get("REMOTE_ADDR") or None
+
+
+def find_token(public_id: str) -> AccessToken | None:
+    """One lookup by the unique public id, whatever the table size."""
+    try:
+        return AccessToken.objects.select_related("owner").get(public_id=public_id)
+    except AccessToken.DoesNotExist:
+        return None
+
+
+def is_usable(token: AccessToken, prefix: str) -> bool:
+    return token.prefix == prefix and not token.is_expired() and token.owner.is_active
 
 
 @sensitive_variables("raw", "parsed")
 def check_token(raw: str, request: HttpRequest | None = None) -> TokenCheck:
-    """Check a token string: checksum first (no query), then one indexed lookup."""
+    """Check a token string: checksum first (no query), then one indexed lookup.
+
+    The steps, cheapest first: the checksum; the row; a secret this process
+    already verified (no argon2); then, within the throttle's budget, argon2.
+    """
     parsed = format.parse(raw)
     if parsed is None:
         return TokenCheck(error=INVALID_TOKEN)
-    token = AccessToken.objects.select_related("owner").filter(public_id=parsed.public_id).first()
-    if (
-        token is None
-        or token.prefix != parsed.prefix
-        or token.is_expired()
-        or not token.owner.is_active
-        or not token.check_secret(parsed.secret, keyed_digest(raw))
-    ):
+    token = find_token(parsed.public_id)
+    if token is None or not is_usable(token, parsed.prefix):
         return TokenCheck(error=INVALID_TOKEN)
-    token.record_use(ip=client_ip(request) if request is not None else None)
+    address = client_ip(request)
+    digest = keyed_digest(raw)
+    if not verified_secrets.matches(digest, token.secret_hash):
+        refused = throttle.reserve(token.public_id, address)
+        if refused is not None:
+            if not throttle.vouched(token.public_id, digest, token.secret_hash):
+                return TokenCheck(error=TOO_MANY_ATTEMPTS, retry_after=refused.retry_after)
+            verified_secrets.remember(digest, token.secret_hash)
+        elif token.check_secret(parsed.secret, digest):
+            throttle.release(token.public_id, address)
+            throttle.vouch(token.public_id, digest, token.secret_hash)
+        else:
+            # A wrong secret against a real token id: its attempt stays counted.
+            return TokenCheck(error=INVALID_TOKEN)
+    token.record_use(ip=address)
     return TokenCheck(token=token)
+
+
+class PendingCheck:
+    """A request's token check, run at most once and only when first needed."""
+
+    __slots__ = ("_raw", "_request", "_result")
+
+    def __init__(self, raw: str, request: HttpRequest) -> None:
+        self._raw = raw
+        self._request = request
+        self._result: TokenCheck | None = None
+
+    @property
+    def done(self) -> bool:
+        return self._result is not None
+
+    def __call__(self) -> TokenCheck:
+        if self._result is None:
+            self._result = check_token(self._raw, self._request)
+        return self._result
 
 
 def token_check(request: HttpRequest) -> TokenCheck | None:
     """The request's token outcome, or None if it carried no bearer header."""
-    lazy = getattr(request, "_access_token_check", None)
-    return lazy() if lazy is not None else None
+    pending = getattr(request, "_access_token_check", None)
+    return pending() if pending is not None else None
+
+
+def _utc_iso(moment: datetime.datetime) -> str:
+    return moment.astimezone(datetime.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def describe_grant(response: HttpResponse, token: AccessToken) -> None:
+    """Tell the client what its token grants and when it expires."""
+    response[EXPIRES_HEADER] = _utc_iso(token.expires_at)
+    if token.has_full_access:
+        response[PERMISSIONS_HEADER] = FULL_ACCESS
+    else:
+        response[PERMISSIONS_HEADER] = " ".join(token.effective_permissions)
 
 
 class AccessTokenMiddleware:
@@ -116,28 +185,41 @@ class AccessTokenMiddleware:
     def __call__(self, request: HttpRequest) -> HttpResponse | Awaitable[HttpResponse]:
         if iscoroutinefunction(self):
             return self.__acall__(request)
-        self.process_request(request)
-        return self.get_response(request)
+        pending = self.process_request(request)
+        response = self.get_response(request)
+        if pending is not None:
+            self.process_response(pending(), response)
+        return response
 
     async def __acall__(self, request: HttpRequest) -> HttpResponse:
-        self.process_request(request)
-        return await self.get_response(request)
+        pending = self.process_request(request)
+        response = await self.get_response(request)
+        if pending is not None:
+            check = pending() if pending.done else await sync_to_async(pending)()
+            self.process_response(check, response)
+        return response
 
-    def process_request(self, request: HttpRequest) -> None:
+    def process_request(self, request: HttpRequest) -> PendingCheck | None:
         raw = bearer_credential(request)
         if raw is None:
-            return
-        check = functools.cache(lambda: check_token(raw, request))
-        request._access_token_check = check  # type: ignore[attr-defined]
-        request.user = SimpleLazyObject(lambda: check().user)  # type: ignore[assignment]
-        request.auth = SimpleLazyObject(lambda: check().token)  # type: ignore[attr-defined]
+            return None
+        pending = PendingCheck(raw, request)
+        request._access_token_check = pending  # type: ignore[attr-defined]
+        request.user = SimpleLazyObject(lambda: pending().user)  # type: ignore[assignment]
+        request.auth = SimpleLazyObject(lambda: pending().token)  # type: ignore[attr-defined]
 
         async def auser() -> AbstractBaseUser | AnonymousUser:
-            return (await sync_to_async(check)()).user
+            check = pending() if pending.done else await sync_to_async(pending)()
+            return check.user
 
         request.auser = auser  # type: ignore[attr-defined]
         # No cookie authority is used on this request, so there is nothing for CSRF to guard.
         request._dont_enforce_csrf_checks = True  # type: ignore[attr-defined]
+        return pending
+
+    def process_response(self, check: TokenCheck, response: HttpResponse) -> None:
+        if check.token is not None:
+            describe_grant(response, check.token)
 
 
 class AccessTokenBackend(BaseBackend):
@@ -181,6 +263,20 @@ def unauthorized(error: str | None = None) -> JsonResponse:
     return response
 
 
+def too_many_attempts(retry_after: int) -> JsonResponse:
+    """429 for a token id or address over its budget of wrong secrets."""
+    response = JsonResponse(
+        {
+            "error": TOO_MANY_ATTEMPTS,
+            "error_description": "Too many failed attempts with this token or from this "
+            f"address. Try again in {retry_after} seconds.",
+        },
+        status=429,
+    )
+    response["Retry-After"] = str(retry_after)
+    return response
+
+
 def insufficient_scope(required: tuple[str, ...]) -> JsonResponse:
     scope = " ".join(required)
     response = JsonResponse(
@@ -195,7 +291,8 @@ def insufficient_scope(required: tuple[str, ...]) -> JsonResponse:
     return response
 
 
-def _token_in_request_body_or_url(request: HttpRequest) -> bool:
+def token_outside_header(request: HttpRequest) -> bool:
+    """Whether a token came in the query string or a form body, where it would leak."""
     if any(name in request.GET for name in _TOKEN_PARAMETERS):
         return True
     content_type = request.content_type or ""
@@ -210,14 +307,16 @@ def _token_in_request_body_or_url(request: HttpRequest) -> bool:
 def refusal(
     request: HttpRequest, required: tuple[str, ...], *, allow_session: bool
 ) -> HttpResponse | None:
-    """The 401/403 response for a request that may not proceed, or None if it may."""
-    if _token_in_request_body_or_url(request):
+    """The 401/403/429 response for a request that may not proceed, or None if it may."""
+    if token_outside_header(request):
         return unauthorized(INVALID_REQUEST)
     check = token_check(request)
     if check is None:
         if allow_session and request.user.is_authenticated:
             return None
         return unauthorized()
+    if check.retry_after is not None:
+        return too_many_attempts(check.retry_after)
     if check.token is None:
         return unauthorized(check.error or INVALID_TOKEN)
     missing = tuple(code for code in required if not check.token.has_permission(code))
@@ -228,13 +327,14 @@ def refusal(
 
 def token_permission_required(
     *codes: str, allow_session: bool = False
-) -> Callable[[Callable[..., HttpResponse]], Callable[..., HttpResponse]]:
+) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
     """Require a valid bearer token granting every permission in ``codes``.
 
     With ``allow_session=True`` a logged-in browser session is accepted too.
+    Works on sync and async views alike.
     """
 
-    def decorator(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
+    def decorator(view: Callable[..., Any]) -> Callable[..., Any]:
         if iscoroutinefunction(view):
 
             @functools.wraps(view)
@@ -254,6 +354,34 @@ def token_permission_required(
     return decorator
 
 
-def token_required(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
+def token_required(view: Callable[..., Any]) -> Callable[..., Any]:
     """Require a valid bearer token with at least some access (not No Access)."""
     return token_permission_required()(view)
+
+
+class TokenRequiredMixin:
+    """The class-based view guard: the same answers as ``token_permission_required``.
+
+    Set ``token_permissions`` to the codes every request needs, and
+    ``allow_session = True`` to let a logged-in browser session in too. Put it
+    first among the bases so it runs before the view's own ``dispatch``.
+    """
+
+    token_permissions: tuple[str, ...] = ()
+    allow_session: bool = False
+
+    def dispatch(self, request: HttpRequest, *args: Any, **kwargs: Any) -> Any:
+        if getattr(self, "view_is_async", False):
+            return self._async_dispatch(request, *args, **kwargs)
+        denied = refusal(request, tuple(self.token_permissions), allow_session=self.allow_session)
+        if denied is not None:
+            return denied
+        return super().dispatch(request, *args, **kwargs)  # type: ignore[misc]
+
+    async def _async_dispatch(self, request: HttpRequest, *args: Any, **kwargs: Any) -> Any:
+        denied = await sync_to_async(refusal)(
+            request, tuple(self.token_permissions), allow_session=self.allow_session
+        )
+        if denied is not None:
+            return denied
+        return await super().dispatch(request, *args, **kwargs)  # type: ignore[misc]

@@ -35,6 +35,18 @@ DEFAULTS: dict[str, Any] = {
     "LAST_USED_INTERVAL": 60,
     # How many verified secrets each process remembers (by keyed digest).
     "VERIFIED_CACHE_SIZE": 10_000,
+    # Token activity older than this many days is removed by purge_token_activity.
+    "ACTIVITY_RETENTION_DAYS": 180,
+    # Where the site is served, for the links in emails (no trailing slash needed).
+    "SITE_URL": "http://127.0.0.1:8000",
+    # Wrong-secret attempts (each one an argon2 verify) allowed per token id and
+    # per client address in each window of seconds, counted in this cache alias.
+    "THROTTLE": {
+        "FAILURES_PER_TOKEN": 10,
+        "FAILURES_PER_ADDRESS": 50,
+        "WINDOW": 300,
+        "CACHE": "default",
+    },
     # The fine-grained permissions tokens may be given, each a dict with code,
     # label, group and optional implies (see tokens_app/permissions.py).
     "PERMISSIONS": [],
@@ -53,6 +65,9 @@ class Policy:
     argon2: dict[str, int] = field(hash=False)
     last_used_interval: int
     verified_cache_size: int
+    activity_retention_days: int
+    site_url: str
+    throttle: dict[str, Any] = field(hash=False)
 
 
 def raw_setting() -> dict[str, Any]:
@@ -75,6 +90,9 @@ def policy() -> Policy:
         argon2=argon2,
         last_used_interval=merged["LAST_USED_INTERVAL"],
         verified_cache_size=merged["VERIFIED_CACHE_SIZE"],
+        activity_retention_days=merged["ACTIVITY_RETENTION_DAYS"],
+        site_url=merged["SITE_URL"],
+        throttle={**DEFAULTS["THROTTLE"], **merged["THROTTLE"]},
     )
 
 
