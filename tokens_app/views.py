@@ -11,16 +11,30 @@ from typing import Any
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
-from django.utils.cache import add_never_cache_headers, patch_vary_headers
+from django.utils.cache import add_never_cache_headers
 from django.views.decorators.debug import sensitive_variables
 from django.views.decorators.http import require_GET, require_http_methods
+from django.views.decorators.vary import vary_on_headers
 from django_htmx.http import reswap, retarget, trigger_client_event
 from django_htmx.middleware import HtmxDetails
 
-from tokens_app.forms import TokenCreateForm, TokenEditForm, TokenRegenerateForm
-from tokens_app.models import AccessToken, DuplicateSubmission, StaleToken, TokenLimitReached
+from tokens_app.conf import policy
+from tokens_app.forms import (
+    NotificationSettingsForm,
+    TokenCreateForm,
+    TokenEditForm,
+    TokenRegenerateForm,
+)
+from tokens_app.models import (
+    AccessToken,
+    DuplicateSubmission,
+    NotificationSettings,
+    StaleToken,
+    TokenLimitReached,
+)
 
 LIST = "tokens_app/list.html"
 
@@ -39,9 +53,7 @@ def _list_context(request: HttpRequest, **extra: Any) -> dict[str, Any]:
 
 
 def _partial(request: HtmxHttpRequest, name: str, context: dict[str, Any]) -> HttpResponse:
-    response = render(request, f"{LIST}#{name}", context)
-    patch_vary_headers(response, ["HX-Request"])
-    return response
+    return render(request, f"{LIST}#{name}", context)
 
 
 def _announce(response: HttpResponse, message: str) -> HttpResponse:
@@ -75,6 +87,7 @@ def token_list(request: HtmxHttpRequest) -> HttpResponse:
 
 
 @require_http_methods(["GET", "POST"])
+@vary_on_headers("HX-Request")
 @login_required
 def token_create(request: HtmxHttpRequest) -> HttpResponse:
     if request.method == "GET":
@@ -109,6 +122,7 @@ def token_create(request: HtmxHttpRequest) -> HttpResponse:
 
 
 @require_GET
+@vary_on_headers("HX-Request")
 @login_required
 def token_row(request: HtmxHttpRequest, pk: int) -> HttpResponse:
     """The plain row, for Cancel in the inline editor."""
@@ -119,6 +133,7 @@ def token_row(request: HtmxHttpRequest, pk: int) -> HttpResponse:
 
 
 @require_http_methods(["GET", "POST"])
+@vary_on_headers("HX-Request")
 @login_required
 def token_edit(request: HtmxHttpRequest, pk: int) -> HttpResponse:
     token = _own_token(request, pk)
@@ -137,6 +152,7 @@ def token_edit(request: HtmxHttpRequest, pk: int) -> HttpResponse:
 
 
 @require_http_methods(["GET", "POST"])
+@vary_on_headers("HX-Request")
 @login_required
 def token_regenerate(request: HtmxHttpRequest, pk: int) -> HttpResponse:
     token = _own_token(request, pk)
@@ -163,6 +179,7 @@ def token_regenerate(request: HtmxHttpRequest, pk: int) -> HttpResponse:
 
 
 @require_http_methods(["GET", "POST"])
+@vary_on_headers("HX-Request")
 @login_required
 def token_delete(request: HtmxHttpRequest, pk: int) -> HttpResponse:
     token = _own_token(request, pk)
@@ -175,3 +192,31 @@ def token_delete(request: HtmxHttpRequest, pk: int) -> HttpResponse:
         return _announce(HttpResponse(""), message)
     messages.success(request, message)
     return redirect("tokens_app:list")
+
+
+ACTIVITY_PAGE_SIZE = 25
+
+
+@require_GET
+@login_required
+def token_detail(request: HtmxHttpRequest, pk: int) -> HttpResponse:
+    """One token's facts and its activity log, newest first."""
+    token = _own_token(request, pk)
+    events = token.events.select_related("actor_user")
+    page = Paginator(events, ACTIVITY_PAGE_SIZE).get_page(request.GET.get("page"))
+    context = {"token": token, "page": page, "retention_days": policy().activity_retention_days}
+    return render(request, "tokens_app/detail.html", context)
+
+
+@require_http_methods(["GET", "POST"])
+@login_required
+def notification_settings(request: HtmxHttpRequest) -> HttpResponse:
+    """Which token emails to get. Unchecked boxes send nothing, so bind on method, not data."""
+    preferences = NotificationSettings.for_user(request.user)  # type: ignore[arg-type]
+    data = request.POST if request.method == "POST" else None
+    form = NotificationSettingsForm(data, instance=preferences)
+    if data is not None and form.is_valid():
+        form.save()
+        messages.success(request, "Notification settings saved.")
+        return redirect("tokens_app:notifications")
+    return render(request, "tokens_app/notifications.html", {"form": form})
