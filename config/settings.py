@@ -142,6 +142,23 @@ DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "tokens@localhost")
 
 ACCESS_TOKENS = {
     "PREFIX": env_str("ACCESS_TOKENS_PREFIX", "djpat"),
+    # What the demo's API can be asked to do; write implies read.
+    "PERMISSIONS": [
+        {"code": "profile:read", "label": "Read your profile", "group": "Profile"},
+        {
+            "code": "profile:write",
+            "label": "Update your profile",
+            "group": "Profile",
+            "implies": ["profile:read"],
+        },
+        {"code": "tokens:read", "label": "List your access tokens", "group": "Access tokens"},
+        {
+            "code": "tokens:write",
+            "label": "Create, change and delete your access tokens",
+            "group": "Access tokens",
+            "implies": ["tokens:read"],
+        },
+    ],
 }
 
 LOGGING = {

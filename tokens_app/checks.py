@@ -9,10 +9,14 @@ from __future__ import annotations
 from typing import Any
 
 from django.conf import settings
-from django.core.checks import Error, register
+from django.core.checks import Error, Tags, register
+from django.core.checks import Warning as CheckWarning
+from django.db import DatabaseError
 
+from tokens_app import permissions as registry
 from tokens_app.conf import DEFAULTS, raw_setting
 from tokens_app.format import PREFIX_PATTERN
+from tokens_app.models import AccessToken
 
 # Whole-number keys and the smallest value each accepts.
 _MINIMUMS = {
@@ -177,3 +181,44 @@ def _argon2(params: Any) -> list[Error]:
             )
         )
     return errors
+
+
+@register()
+def check_declared_permissions(**kwargs: Any) -> list[Error]:
+    """A malformed PERMISSIONS setting declares nothing at all, so say why at start-up."""
+    return [
+        Error(
+            f"ACCESS_TOKENS['PERMISSIONS']: {problem}",
+            hint="Each entry is {'code': ..., 'label': ..., 'group': ...}, optionally with "
+            "'implies': [codes]. Until this is fixed no permission is declared.",
+            id="tokens_app.E080",
+        )
+        for problem in registry.problems(registry.setting_value())
+    ]
+
+
+@register(Tags.database)
+def check_tokens_hold_declared_permissions(
+    databases: list[str] | None = None, **kwargs: Any
+) -> list[CheckWarning]:
+    """Tokens that still hold a code removed from the setting have quietly lost it: say so."""
+    unknown: set[str] = set()
+    for alias in databases or []:
+        held = AccessToken.objects.using(alias).values_list("permissions", flat=True).distinct()
+        try:
+            for permissions in held.iterator():
+                if isinstance(permissions, list):
+                    unknown.update(registry.undeclared(permissions))
+        except DatabaseError:  # not migrated yet
+            continue
+    if not unknown:
+        return []
+    return [
+        CheckWarning(
+            "Existing access tokens hold permissions that are no longer declared: "
+            f"{', '.join(sorted(unknown))}.",
+            hint="Those tokens have lost them: they are ignored at use. Declare them again in "
+            "ACCESS_TOKENS['PERMISSIONS'], or edit the tokens.",
+            id="tokens_app.W080",
+        )
+    ]

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import datetime
 import unicodedata
+from dataclasses import dataclass
 from typing import Any
 
 from django import forms
 from django.core.exceptions import ValidationError
 from django.utils import timezone
 
+from tokens_app import permissions as registry
 from tokens_app.conf import policy
 from tokens_app.models import FULL_ACCESS, AccessToken, validate_expiry
 
@@ -23,7 +25,7 @@ NAME_HELP = (
 # line or paragraph separators.
 _REFUSED_CATEGORIES = {"Cc", "Cf", "Cs", "Co", "Cn", "Zl", "Zp"}
 
-NO_ACCESS, FULL = "none", "full"
+NO_ACCESS, FULL, CUSTOM_PERMISSIONS = "none", "full", "custom"
 PERMISSION_CHOICES = [
     (NO_ACCESS, "No Access"),
     (FULL, "Full Access"),
@@ -49,12 +51,25 @@ def clean_token_name(value: str) -> str:
     return name
 
 
-def permissions_from_choice(choice: str) -> list[str]:
-    return [FULL_ACCESS] if choice == FULL else []
+def permission_choices() -> list[tuple[str, str]]:
+    """No Access and Full Access, plus Custom once the project declares permissions."""
+    if registry.declared():
+        return [*PERMISSION_CHOICES, (CUSTOM_PERMISSIONS, "Custom")]
+    return list(PERMISSION_CHOICES)
+
+
+def permissions_from_choice(choice: str, codes: list[str] | None = None) -> list[str]:
+    if choice == FULL:
+        return [FULL_ACCESS]
+    if choice == CUSTOM_PERMISSIONS:
+        return registry.validate(codes or [])
+    return []
 
 
 def choice_from_permissions(permissions: list[str]) -> str:
-    return FULL if FULL_ACCESS in permissions else NO_ACCESS
+    if FULL_ACCESS in permissions:
+        return FULL
+    return CUSTOM_PERMISSIONS if registry.expand(permissions) else NO_ACCESS
 
 
 class TokenNameField(forms.CharField):
@@ -81,6 +96,85 @@ class PermissionsField(forms.ChoiceField):
             {"invalid_choice": "Choose No Access or Full Access.", "required": "Choose a level."},
         )
         super().__init__(**kwargs)
+
+
+class PermissionCodesField(forms.MultipleChoiceField):
+    """The Custom checkboxes. Choices are read per form, so a changed setting shows at once."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        kwargs.setdefault("label", "Custom permissions")
+        kwargs.setdefault("required", False)
+        kwargs.setdefault("widget", forms.CheckboxSelectMultiple)
+        kwargs.setdefault("choices", lambda: [(p.code, p.label) for p in registry.declared()])
+        kwargs.setdefault(
+            "error_messages",
+            {
+                "invalid_choice": "“%(value)s” is not a permission this site declares. "
+                "Choose from the permissions listed.",
+            },
+        )
+        super().__init__(**kwargs)
+
+
+@dataclass(frozen=True)
+class PermissionOption:
+    permission: registry.Permission
+    id: str
+    checked: bool
+    implied_labels: tuple[str, ...]
+
+
+class PermissionsMixin(forms.Form):
+    """No Access, Full Access or Custom, and the declared codes Custom is made of."""
+
+    permissions = PermissionsField()
+    permission_codes = PermissionCodesField()
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        if registry.declared():
+            self.fields["permissions"].error_messages["invalid_choice"] = (
+                "Choose No Access or Full Access. Custom lets you pick permissions one by one."
+            )
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean() or {}
+        choice = cleaned.get("permissions")
+        if choice is None or "permission_codes" in self.errors:
+            return cleaned
+        codes = cleaned.get("permission_codes") or []
+        if choice == CUSTOM_PERMISSIONS and not codes:
+            self.add_error("permission_codes", "Choose at least one permission, or pick No Access.")
+            return cleaned
+        try:
+            cleaned["permission_list"] = permissions_from_choice(choice, codes)
+        except ValidationError as error:
+            self.add_error("permission_codes", error)
+        return cleaned
+
+    @property
+    def permission_list(self) -> list[str]:
+        return self.cleaned_data["permission_list"]
+
+    def permission_option_groups(self) -> list[tuple[str, list[PermissionOption]]]:
+        """The declared permissions under their headings, as checkboxes for the template."""
+        field = self["permission_codes"]
+        selected = {str(code) for code in (field.value() or [])}
+        by_code = {p.code: p for p in registry.declared()}
+        options: list[tuple[str, list[PermissionOption]]] = []
+        index = 0
+        for group in registry.groups():
+            row = []
+            for permission in group.permissions:
+                implied = tuple(by_code[c].label for c in permission.implies if c in by_code)
+                row.append(
+                    PermissionOption(
+                        permission, f"{field.auto_id}_{index}", permission.code in selected, implied
+                    )
+                )
+                index += 1
+            options.append((group.name, row))
+        return options
 
 
 class ExpirationMixin(forms.Form):
@@ -151,25 +245,23 @@ class TokenCreateForm(ExpirationMixin):
         },
     )
 
-    field_order = ["name", "expiration", "expires_on", "permissions"]
-
-    @property
-    def permission_list(self) -> list[str]:
-        return permissions_from_choice(self.cleaned_data["permissions"])
+    field_order = ["name", "expiration", "expires_on", "permissions", "permission_codes"]
 
 
-class TokenEditForm(forms.Form):
+class TokenEditForm(PermissionsMixin):
     name = TokenNameField()
-    permissions = PermissionsField()
+
+    field_order = ["name", "permissions", "permission_codes"]
 
     @classmethod
     def for_token(cls, token: AccessToken, data: Any = None) -> TokenEditForm:
-        initial = {"name": token.name, "permissions": choice_from_permissions(token.permissions)}
+        choice = choice_from_permissions(token.permissions)
+        initial = {
+            "name": token.name,
+            "permissions": choice,
+            "permission_codes": token.effective_permissions if choice == CUSTOM_PERMISSIONS else [],
+        }
         return cls(data=data, initial=initial, auto_id=f"edit-{token.pk}-%s")
-
-    @property
-    def permission_list(self) -> list[str]:
-        return permissions_from_choice(self.cleaned_data["permissions"])
 
 
 class TokenRegenerateForm(ExpirationMixin):

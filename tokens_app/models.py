@@ -22,13 +22,20 @@ from django.utils import timezone
 from django.views.decorators.debug import sensitive_variables
 
 from tokens_app import format
+from tokens_app import permissions as registry
 from tokens_app.conf import policy
-from tokens_app.hashing import hash_secret, needs_rehash, verified_secrets, verify_secret
+from tokens_app.hashing import (
+    hash_secret,
+    keyed_digest,
+    needs_rehash,
+    verified_secrets,
+    verify_secret,
+)
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import AbstractBaseUser
 
-FULL_ACCESS = "*"
+FULL_ACCESS = registry.FULL_ACCESS
 
 
 class TokenLimitReached(Exception):
@@ -75,6 +82,25 @@ class AccessTokenQuerySet(models.QuerySet["AccessToken"]):
 
     def expiring_within(self, *, days: int) -> AccessTokenQuerySet:
         return self.active().filter(expires_at__lte=timezone.now() + datetime.timedelta(days=days))
+
+    @sensitive_variables("raw", "parsed")
+    def matching(self, raw: str) -> AccessToken | None:
+        """The token whose full string this is, expired or not; None for anything else.
+
+        For revoking a reported leak: no use is recorded, and a string that
+        fails the checksum costs no query.
+        """
+        parsed = format.parse(raw)
+        if parsed is None:
+            return None
+        token = (
+            self.select_related("owner")
+            .filter(public_id=parsed.public_id, prefix=parsed.prefix)
+            .first()
+        )
+        if token is None or not token.check_secret(parsed.secret, keyed_digest(raw)):
+            return None
+        return token
 
     def expire_now(self) -> int:
         """End every active token in the set at once; already expired ones keep their date."""
@@ -208,19 +234,38 @@ class AccessToken(models.Model):
         return FULL_ACCESS in self.permissions
 
     @property
+    def effective_permissions(self) -> list[str]:
+        """``["*"]``, or the declared codes held plus what they imply.
+
+        A code no longer declared in the setting drops out here, quietly,
+        without rewriting any row; a system check warns about it.
+        """
+        if self.has_full_access:
+            return [FULL_ACCESS]
+        return registry.expand(self.permissions)
+
+    @property
     def has_no_access(self) -> bool:
-        return not self.permissions
+        return not self.effective_permissions
 
     @property
     def permissions_label(self) -> str:
+        """The compact summary for the list; the detail page shows permission_groups."""
         if self.has_full_access:
             return "Full Access"
         if self.has_no_access:
             return "No Access"
-        return ", ".join(sorted(self.permissions))
+        return ", ".join(self.effective_permissions)
+
+    @property
+    def permission_groups(self) -> list[registry.Group]:
+        """The granted permissions under their headings, with labels: every one for Full Access."""
+        if self.has_full_access:
+            return registry.groups()
+        return registry.groups(self.effective_permissions)
 
     def has_permission(self, code: str) -> bool:
-        return self.has_full_access or code in self.permissions
+        return self.has_full_access or code in self.effective_permissions
 
     # -- state changes -------------------------------------------------------
 
