@@ -1,36 +1,426 @@
-"""Django admin for tokens: every token, never a secret."""
+"""Django admin for tokens: every token, never a secret.
+
+The secret hash is not a field of any admin form, column, filter or search, and
+the changelist refuses URL lookups on it, so it cannot be read even one
+character at a time. Creating a token here goes through the same
+``AccessToken.objects.issue`` as the Settings page, with the same name, expiry
+and per-user rules, and the plaintext is shown once on the response itself.
+"""
 
 from __future__ import annotations
 
-from django.contrib import admin
+import datetime
+import uuid
+from typing import Any
 
-from tokens_app.models import AccessToken
+from django import forms
+from django.contrib import admin, messages
+from django.contrib.admin import helpers
+from django.contrib.admin.actions import delete_selected as bulk_delete
+from django.contrib.admin.options import IS_POPUP_VAR, ActionLocation
+from django.contrib.auth import get_user_model
+from django.core.exceptions import PermissionDenied
+from django.db.models import Q, QuerySet
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.template.response import TemplateResponse
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.html import format_html
+from django.views.decorators.debug import sensitive_variables
+
+from tokens_app import format
+from tokens_app.conf import policy
+from tokens_app.forms import (
+    ExpirationMixin,
+    PermissionsField,
+    TokenNameField,
+    choice_from_permissions,
+    permissions_from_choice,
+)
+from tokens_app.models import (
+    FULL_ACCESS,
+    AccessToken,
+    AccessTokenQuerySet,
+    DuplicateSubmission,
+    TokenLimitReached,
+)
+
+# Fields no admin URL may filter, search or order on.
+SECRET_FIELDS = frozenset({"secret_hash", "creation_nonce"})
+STATUS_LABELS = {"active": "Active", "expiring": "Expiring soon", "expired": "Expired"}
+
+
+def _soon() -> datetime.datetime:
+    return timezone.now() + datetime.timedelta(days=policy().expiring_soon_days)
+
+
+class StatusFilter(admin.SimpleListFilter):
+    title = "status"
+    parameter_name = "status"
+
+    def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, str]]:
+        return list(STATUS_LABELS.items())
+
+    def queryset(self, request: HttpRequest, queryset: QuerySet[Any]) -> QuerySet[Any] | None:
+        if self.value() == "active":
+            return queryset.filter(expires_at__gt=_soon())
+        if self.value() == "expiring":
+            return queryset.filter(expires_at__gt=timezone.now(), expires_at__lte=_soon())
+        if self.value() == "expired":
+            return queryset.filter(expires_at__lte=timezone.now())
+        return None
+
+
+class PermissionFilter(admin.SimpleListFilter):
+    title = "permissions"
+    parameter_name = "access"
+
+    def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, str]]:
+        return [("full", "Full Access"), ("none", "No Access"), ("custom", "Custom")]
+
+    def queryset(self, request: HttpRequest, queryset: QuerySet[Any]) -> QuerySet[Any] | None:
+        # Exact JSON matches work on every backend; "contains" does not on SQLite.
+        full, none = Q(permissions=[FULL_ACCESS]), Q(permissions=[])
+        if self.value() == "full":
+            return queryset.filter(full)
+        if self.value() == "none":
+            return queryset.filter(none)
+        if self.value() == "custom":
+            return queryset.exclude(full | none)
+        return None
+
+
+class ExpiresFilter(admin.SimpleListFilter):
+    title = "expires"
+    parameter_name = "expires"
+
+    def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, str]]:
+        return [
+            ("past", "Already expired"),
+            ("7", "In the next 7 days"),
+            ("30", "In the next 30 days"),
+            ("later", "In more than 30 days"),
+        ]
+
+    def queryset(self, request: HttpRequest, queryset: QuerySet[Any]) -> QuerySet[Any] | None:
+        now = timezone.now()
+        if self.value() == "past":
+            return queryset.filter(expires_at__lte=now)
+        if self.value() in {"7", "30"}:
+            end = now + datetime.timedelta(days=int(self.value() or 0))
+            return queryset.filter(expires_at__gt=now, expires_at__lte=end)
+        if self.value() == "later":
+            return queryset.filter(expires_at__gt=now + datetime.timedelta(days=30))
+        return None
+
+
+class AccessTokenChangeForm(forms.ModelForm):
+    """Rename and re-scope: the same fields and rules as the owner's Edit form."""
+
+    name = TokenNameField(label="Name")
+    permissions = PermissionsField()
+
+    class Meta:
+        model = AccessToken
+        fields = ["name", "permissions"]
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.initial["permissions"] = choice_from_permissions(self.instance.permissions or [])
+
+    def clean_permissions(self) -> list[str]:
+        return permissions_from_choice(self.cleaned_data["permissions"])
+
+
+class AccessTokenIssueForm(ExpirationMixin):
+    """Create a token on someone's behalf, under the Settings page's rules."""
+
+    owner = forms.CharField(
+        label="Owner",
+        help_text="The username of the person the token is for.",
+        widget=forms.TextInput(attrs={"autocomplete": "off"}),
+    )
+    name = TokenNameField(label="Name")
+    permissions = PermissionsField()
+    nonce = forms.UUIDField(
+        widget=forms.HiddenInput,
+        error_messages={
+            "required": "This form is out of date. Reload the page and try again.",
+            "invalid": "This form is out of date. Reload the page and try again.",
+        },
+    )
+
+    field_order = ["owner", "name", "expiration", "expires_on", "permissions"]
+
+    def clean_owner(self) -> Any:
+        username = self.cleaned_data["owner"].strip()
+        users = get_user_model()._default_manager
+        try:
+            return users.get(**{users.model.USERNAME_FIELD: username})
+        except users.model.DoesNotExist:
+            raise forms.ValidationError(f"There is no user called “{username}”.") from None
+
+
+class _StatusMixin:
+    @admin.display(description="identifier", ordering="public_id")
+    def identifier(self, token: AccessToken) -> str:
+        return token.identifier
+
+    @admin.display(description="permissions")
+    def permissions_label(self, token: AccessToken) -> str:
+        return token.permissions_label
+
+    @admin.display(description="created", ordering="created_at")
+    def created(self, token: AccessToken) -> Any:
+        return token.created_at
+
+    @admin.display(description="expires", ordering="expires_at")
+    def expires(self, token: AccessToken) -> Any:
+        return "Never" if token.never_expires else token.expires_at
+
+    @admin.display(description="last used", ordering="last_used_at", empty_value="Never")
+    def last_used(self, token: AccessToken) -> Any:
+        return token.last_used_at
+
+    @admin.display(description="status", ordering="expires_at")
+    def status_label(self, token: AccessToken) -> str:
+        return STATUS_LABELS[token.status]
 
 
 @admin.register(AccessToken)
-class AccessTokenAdmin(admin.ModelAdmin):
+class AccessTokenAdmin(_StatusMixin, admin.ModelAdmin):
     list_display = [
-        "name",
         "owner",
+        "name",
         "identifier",
         "permissions_label",
-        "created_at",
-        "expires_at",
-        "last_used_at",
+        "created",
+        "expires",
+        "last_used",
+        "status_label",
     ]
+    list_display_links = ["name"]
     list_select_related = ["owner"]
-    search_fields = ["name", "public_id", "owner__username", "owner__email"]
-    readonly_fields = ["identifier", "created_at", "expires_at", "last_used_at", "last_used_ip"]
-    fields = [
+    list_filter = [
+        StatusFilter,
+        PermissionFilter,
+        ("created_at", admin.DateFieldListFilter),
+        ExpiresFilter,
+    ]
+    search_fields = ["owner__username", "owner__email", "name", "public_id"]
+    search_help_text = "Owner's username or email, token name, or identifier (djpat_…)."
+    actions = ["delete_selected", "expire_selected"]
+    form = AccessTokenChangeForm
+    fieldsets = [
+        (None, {"fields": ["owner", "identifier", "name", "permissions"]}),
+        (
+            "Lifetime and use",
+            {
+                "fields": [
+                    "status_label",
+                    "created",
+                    "expires",
+                    "regenerated_at",
+                    "last_used",
+                    "last_used_ip",
+                ]
+            },
+        ),
+    ]
+    readonly_fields = [
         "owner",
-        "name",
-        "permissions",
         "identifier",
-        "created_at",
-        "expires_at",
-        "last_used_at",
+        "status_label",
+        "created",
+        "expires",
+        "regenerated_at",
+        "last_used",
         "last_used_ip",
     ]
 
-    def has_add_permission(self, request: object) -> bool:
+    # -- the changelist ------------------------------------------------------
+
+    def lookup_allowed(self, lookup: str, value: str, request: HttpRequest) -> bool:
+        if lookup.split("__", 1)[0] in SECRET_FIELDS:
+            return False
+        return super().lookup_allowed(lookup, value, request)
+
+    def get_search_results(
+        self, request: HttpRequest, queryset: QuerySet[Any], search_term: str
+    ) -> tuple[QuerySet[Any], bool]:
+        """Also find a token by its identifier, or by a whole pasted token."""
+        results, may_have_duplicates = super().get_search_results(request, queryset, search_term)
+        public_ids = [_public_id(term) for term in search_term.split()]
+        found = [public_id for public_id in public_ids if public_id]
+        if found:
+            results |= queryset.filter(public_id__in=found)
+        return results, may_have_duplicates
+
+    @admin.action(description="Revoke selected tokens", permissions=["delete"])
+    def delete_selected(
+        self, request: HttpRequest, queryset: AccessTokenQuerySet
+    ) -> TemplateResponse | None:
+        """Django's bulk delete and its confirmation page, named for what it does here.
+
+        It keeps the name ``delete_selected`` because the confirmation page posts it back.
+        """
+        return bulk_delete(self, request, queryset)
+
+    @admin.action(
+        description="Expire now",
+        permissions=["change"],
+        location=[ActionLocation.CHANGE_LIST, ActionLocation.CHANGE_FORM],
+    )
+    def expire_selected(self, request: HttpRequest, queryset: AccessTokenQuerySet) -> None:
+        count = queryset.expire_now()
+        if count:
+            self.message_user(
+                request,
+                f"Expired {count} token{'s' if count != 1 else ''}. "
+                "They stop working at once and stay listed as expired.",
+                messages.SUCCESS,
+            )
+        else:
+            self.message_user(request, "Those tokens had already expired.", messages.WARNING)
+
+    def delete_queryset(self, request: HttpRequest, queryset: QuerySet[Any]) -> None:
+        for token in queryset:
+            token.revoke()
+
+    def delete_model(self, request: HttpRequest, obj: AccessToken) -> None:
+        obj.revoke()
+
+    # -- the change form -------------------------------------------------------
+
+    def save_model(self, request: HttpRequest, obj: AccessToken, form: Any, change: bool) -> None:
+        obj.update_details(name=obj.name, permissions=obj.permissions)
+
+    # -- creating a token for someone -------------------------------------
+
+    @sensitive_variables("secret")
+    def add_view(
+        self, request: HttpRequest, form_url: str = "", extra_context: dict[str, Any] | None = None
+    ) -> HttpResponse:
+        """Issue a token, then show its secret on this one response and nowhere else."""
+        if not self.has_add_permission(request):
+            raise PermissionDenied
+        if request.method == "POST":
+            form = AccessTokenIssueForm(request.POST)
+            if form.is_valid():
+                try:
+                    token, secret = AccessToken.objects.issue(
+                        owner=form.cleaned_data["owner"],
+                        name=form.cleaned_data["name"],
+                        permissions=permissions_from_choice(form.cleaned_data["permissions"]),
+                        expires_at=form.cleaned_data["expires_at"],
+                        creation_nonce=form.cleaned_data["nonce"],
+                    )
+                except DuplicateSubmission:
+                    self.message_user(
+                        request,
+                        "That token was already created. Its secret was shown once; "
+                        "revoke it and create another if it was not copied.",
+                        messages.WARNING,
+                    )
+                    return HttpResponseRedirect(reverse("admin:tokens_app_accesstoken_changelist"))
+                except TokenLimitReached:
+                    form.add_error(
+                        None,
+                        f"{form.cleaned_data['owner']} already has the maximum of "
+                        f"{policy().max_tokens_per_user} active tokens. "
+                        "Revoke or expire one of theirs first.",
+                    )
+                else:
+                    self.log_addition(request, token, [{"added": {}}])
+                    return self._issued(request, token, secret)
+        else:
+            form = AccessTokenIssueForm(
+                initial={"owner": request.GET.get("owner", ""), "nonce": uuid.uuid4()}
+            )
+        return self._issue_form(request, form, form_url)
+
+    def _issue_form(
+        self, request: HttpRequest, form: AccessTokenIssueForm, form_url: str
+    ) -> TemplateResponse:
+        fieldsets = [(None, {"fields": list(form.fields)})]
+        adminform = helpers.AdminForm(form, fieldsets, {}, model_admin=self)
+        context = {
+            **self.admin_site.each_context(request),
+            "title": "Add access token",
+            "subtitle": None,
+            "adminform": adminform,
+            "object_id": None,
+            "original": None,
+            "is_popup": IS_POPUP_VAR in request.GET,
+            "to_field": None,
+            "media": self.media + adminform.media,
+            "inline_admin_formsets": [],
+            "errors": helpers.AdminErrorList(form, []),
+            "preserved_filters": self.get_preserved_filters(request),
+            "show_save_and_add_another": False,
+            "show_save_and_continue": False,
+        }
+        return self.render_change_form(request, context, add=True, form_url=form_url)
+
+    @sensitive_variables("secret")
+    def _issued(self, request: HttpRequest, token: AccessToken, secret: str) -> TemplateResponse:
+        context = {
+            **self.admin_site.each_context(request),
+            "title": "New access token",
+            "opts": self.opts,
+            "token": token,
+            "secret": secret,
+        }
+        request.current_app = self.admin_site.name
+        response = TemplateResponse(request, "admin/tokens_app/accesstoken/issued.html", context)
+        response["Cache-Control"] = "no-store, private"
+        return response
+
+
+def _public_id(term: str) -> str | None:
+    """The public id in an identifier (``djpat_AbC…``) or a whole token, if it is one."""
+    parsed = format.parse(term)
+    if parsed:
+        return parsed.public_id
+    prefix, _, public_id = term.rpartition("_")
+    if prefix and len(public_id) == format.PUBLIC_ID_LENGTH and public_id.isalnum():
+        return public_id
+    return None
+
+
+class AccessTokenInline(_StatusMixin, admin.TabularInline):
+    """A user's tokens, read-only, for the User change page.
+
+    The app does not touch the project's User admin; add this to its inlines
+    (the demo site does it in config/admin.py).
+    """
+
+    model = AccessToken
+    fk_name = "owner"
+    extra = 0
+    max_num = 0
+    can_delete = False
+    show_change_link = True
+    verbose_name_plural = "access tokens"
+    fields = [
+        "name",
+        "identifier",
+        "permissions_label",
+        "created",
+        "expires",
+        "last_used",
+        "status_label",
+        "revoke",
+    ]
+    readonly_fields = fields
+
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    @admin.display(description="")
+    def revoke(self, token: AccessToken) -> str:
+        url = reverse("admin:tokens_app_accesstoken_delete", args=[token.pk])
+        return format_html('<a href="{}">Revoke…</a>', url)
