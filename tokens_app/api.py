@@ -23,6 +23,7 @@ from django.db import transaction
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.cache import patch_vary_headers
 from django.utils.dateparse import parse_datetime
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.debug import sensitive_variables
@@ -416,12 +417,13 @@ def _reported_strings(request: HttpRequest) -> list[str]:
 
 def _revoke_leaked(token: AccessToken, request: HttpRequest) -> None:
     """Revoke a reported token, log it and tell its owner. The log line outlives the row."""
-    activity.record(
-        token,
-        activity.Kind.REPORTED_LEAKED,
-        origin=activity.origin_of(request, token),
-        keep_link=False,
+    # Whoever reports is logged as an unauthenticated client, whatever cookie they send.
+    origin = activity.Origin(
+        activity.Actor.CLIENT,
+        ip=client_ip(request),
+        user_agent=request.META.get("HTTP_USER_AGENT", "")[:255],
     )
+    activity.record(token, activity.Kind.REPORTED_LEAKED, origin=origin, keep_link=False)
     owner, name, identifier = token.owner, token.name, token.identifier
     token.revoke()
     transaction.on_commit(lambda: _tell_owner(owner, name, identifier))
@@ -461,7 +463,11 @@ def revoke(request: HttpRequest) -> HttpResponse:
             token = AccessToken.objects.matching(raw)
             if token is not None:
                 _revoke_leaked(token, request)
-    return HttpResponse(REVOKE_ACCEPTED, status=202, content_type="application/json")
+    response = HttpResponse(REVOKE_ACCEPTED, status=202, content_type="application/json")
+    # Revoking may read the session (to log who acted), which would add "Vary:
+    # Cookie" to this answer only; saying it always keeps every answer identical.
+    patch_vary_headers(response, ["Cookie"])
+    return response
 
 
 def not_found(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
