@@ -32,6 +32,16 @@
     announce(copied ? "Token copied to the clipboard." : "Press Ctrl+C (or ⌘C) to copy the selected token.");
   }
 
+  // The copy button needs this script, so it stays hidden until the script runs.
+  function revealCopyButtons(root) {
+    root.querySelectorAll("[data-copy][hidden]").forEach((button) => {
+      button.hidden = false;
+    });
+  }
+
+  revealCopyButtons(document);
+  document.addEventListener("htmx:load", (event) => revealCopyButtons(event.target));
+
   let opener = null;
 
   function openDialog(link) {
