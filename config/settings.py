@@ -40,6 +40,7 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "tokens_app.auth.AccessTokenMiddleware",
+    "tokens_app.activity.ActivityMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
@@ -140,8 +141,17 @@ MAILERS = {
 }
 DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "tokens@localhost")
 
+# Token emails run as tasks. The immediate backend runs them in the request;
+# the README shows how to hand them to a worker in production.
+TASKS = {
+    "default": {
+        "BACKEND": env_str("TASKS_BACKEND", "django.tasks.backends.immediate.ImmediateBackend"),
+    },
+}
+
 ACCESS_TOKENS = {
     "PREFIX": env_str("ACCESS_TOKENS_PREFIX", "djpat"),
+    "SITE_URL": env_str("SITE_URL", "http://127.0.0.1:8000"),
     # What the demo's API can be asked to do; write implies read.
     "PERMISSIONS": [
         {"code": "profile:read", "label": "Read your profile", "group": "Profile"},

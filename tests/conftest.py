@@ -13,6 +13,7 @@ from django.core.cache import cache
 from django.test import Client
 from django.utils import timezone
 
+from tokens_app import activity
 from tokens_app.hashing import verified_secrets
 from tokens_app.models import FULL_ACCESS, AccessToken
 
@@ -26,6 +27,7 @@ def _fast_and_isolated(settings: Any) -> Iterator[None]:
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
     settings.SECURE_SSL_REDIRECT = False
     verified_secrets.clear()
+    activity.forget_seen()
     cache.clear()
     yield
     verified_secrets.clear()

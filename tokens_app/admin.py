@@ -42,6 +42,7 @@ from tokens_app.models import (
     AccessToken,
     AccessTokenQuerySet,
     DuplicateSubmission,
+    TokenEvent,
     TokenLimitReached,
 )
 
@@ -424,3 +425,51 @@ class AccessTokenInline(_StatusMixin, admin.TabularInline):
     def revoke(self, token: AccessToken) -> str:
         url = reverse("admin:tokens_app_accesstoken_delete", args=[token.pk])
         return format_html('<a href="{}">Revoke…</a>', url)
+
+
+@admin.register(TokenEvent)
+class TokenEventAdmin(admin.ModelAdmin):
+    """The activity log, read-only: what the owners see on their tokens' pages, for everyone."""
+
+    list_display = ["created_at", "kind", "token_name", "token_identifier", "owner", "actor", "ip"]
+    list_filter = ["kind", "actor", ("created_at", admin.DateFieldListFilter)]
+    list_select_related = ["owner"]
+    search_fields = [
+        "token_name",
+        "token_identifier",
+        "owner__username",
+        "owner__email",
+        "=ip",
+        "user_agent",
+    ]
+    date_hierarchy = "created_at"
+    fields = [
+        "created_at",
+        "kind",
+        "description",
+        "token",
+        "token_name",
+        "token_identifier",
+        "owner",
+        "actor",
+        "actor_user",
+        "ip",
+        "user_agent",
+        "changes",
+        "count",
+        "last_seen_at",
+    ]
+    readonly_fields = fields
+
+    @admin.display(description="what happened")
+    def description(self, event: TokenEvent) -> str:
+        return event.description
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False

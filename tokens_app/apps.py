@@ -9,4 +9,7 @@ class TokensAppConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
-        from tokens_app import checks  # noqa: F401  (registers the system checks)
+        from tokens_app import (
+            activity,  # noqa: F401  (connects the activity log's signals)
+            checks,  # noqa: F401  (registers the system checks)
+        )

@@ -32,7 +32,7 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.utils.functional import SimpleLazyObject
 from django.views.decorators.debug import sensitive_variables
 
-from tokens_app import format, throttle
+from tokens_app import activity, format, throttle
 from tokens_app.hashing import keyed_digest, verified_secrets
 from tokens_app.models import FULL_ACCESS, AccessToken
 
@@ -112,7 +112,10 @@ def check_token(raw: str, request: HttpRequest | None = None) -> TokenCheck:
     if parsed is None:
         return TokenCheck(error=INVALID_TOKEN)
     token = find_token(parsed.public_id)
-    if token is None or not is_usable(token, parsed.prefix):
+    if token is None:
+        return TokenCheck(error=INVALID_TOKEN)
+    if not is_usable(token, parsed.prefix):
+        activity.note_refusal(token, request)
         return TokenCheck(error=INVALID_TOKEN)
     address = client_ip(request)
     digest = keyed_digest(raw)
@@ -127,8 +130,10 @@ def check_token(raw: str, request: HttpRequest | None = None) -> TokenCheck:
             throttle.vouch(token.public_id, digest, token.secret_hash)
         else:
             # A wrong secret against a real token id: its attempt stays counted.
+            activity.note_failed_attempt(token, request)
             return TokenCheck(error=INVALID_TOKEN)
     token.record_use(ip=address)
+    activity.note_use(token, request)
     return TokenCheck(token=token)
 
 

@@ -13,7 +13,7 @@ from django.utils import timezone
 
 from tokens_app import permissions as registry
 from tokens_app.conf import policy
-from tokens_app.models import FULL_ACCESS, AccessToken, validate_expiry
+from tokens_app.models import FULL_ACCESS, AccessToken, NotificationSettings, validate_expiry
 
 NAME_MAX_LENGTH = 63
 NAME_HELP = (
@@ -279,4 +279,12 @@ class TokenRegenerateForm(ExpirationMixin):
     def for_token(cls, token: AccessToken, data: Any = None) -> TokenRegenerateForm:
         return cls(
             data=data, initial={"generation": token.generation}, auto_id=f"regen-{token.pk}-%s"
+
+
+class NotificationSettingsForm(forms.ModelForm):
+    """One switch per kind of token email."""
+
+    class Meta:
+        model = NotificationSettings
+        fields = ["expiry_emails", "new_token_emails", "new_address_emails"]
         )

@@ -302,6 +302,9 @@ class AccessToken(models.Model):
         self.secret_hash, self.expires_at, self.regenerated_at = secret_hash, expires_at, now
         self.generation = seen + 1
         return format.build(self.prefix, self.public_id, secret)
+        from tokens_app import activity  # activity imports this module
+
+        activity.regenerated(self, previous_expiry=previous_expiry)
 
     def revoke(self) -> None:
         self.delete()
@@ -349,3 +352,182 @@ class AccessToken(models.Model):
             Q(last_used_at__isnull=True) | Q(last_used_at__lte=threshold)
         ).update(**fields)
         self.last_used_at, self.last_used_ip = now, ip
+
+
+# -- activity log and notifications -------------------------------------------
+
+
+def _access_label(permissions: list[str]) -> str:
+    if FULL_ACCESS in permissions:
+        return "Full Access"
+    return ", ".join(sorted(permissions)) if permissions else "No Access"
+
+
+class TokenEventQuerySet(models.QuerySet["TokenEvent"]):
+    def older_than(self, *, days: int) -> TokenEventQuerySet:
+        return self.filter(created_at__lt=timezone.now() - datetime.timedelta(days=days))
+
+
+class TokenEvent(models.Model):
+    """One line of a token's activity log.
+
+    The name and identifier are copied in, so the line still says which token
+    it was about after the token is deleted (``token`` is then null).
+    """
+
+    class Kind(models.TextChoices):
+        CREATED = "created", "Created"
+        RENAMED = "renamed", "Renamed"
+        PERMISSIONS_CHANGED = "permissions_changed", "Permissions changed"
+        REGENERATED = "regenerated", "Regenerated"
+        DELETED = "deleted", "Deleted"
+        EXPIRED = "expired", "Expired"
+        NEW_ADDRESS = "new_address", "Used from a new address"
+        FAILED_ATTEMPTS = "failed_attempts", "Failed attempts"
+        REPORTED_LEAKED = "reported_leaked", "Reported as leaked"
+
+    class Actor(models.TextChoices):
+        OWNER = "owner", "Owner"
+        ADMIN = "admin", "Admin"
+        TOKEN = "token", "The token itself"
+        CLIENT = "client", "Unauthenticated client"
+        SYSTEM = "system", "System"
+
+    token = models.ForeignKey(
+        AccessToken, null=True, blank=True, on_delete=models.SET_NULL, related_name="events"
+    )
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="access_token_events"
+    )
+    token_name = models.CharField(max_length=63)
+    token_identifier = models.CharField(max_length=40, db_index=True)
+    kind = models.CharField(max_length=32, choices=Kind)
+    actor = models.CharField(max_length=16, choices=Actor)
+    actor_user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        help_text="The signed-in user who acted, when it was a person.",
+    )
+    ip = models.GenericIPAddressField("address", null=True, blank=True)
+    user_agent = models.CharField(max_length=255, blank=True)
+    # What changed, as {"field": [before, after]}; never a secret or a hash.
+    changes = models.JSONField(default=dict, blank=True)
+    # Failed attempts are rolled up: one line per token, address and hour.
+    count = models.PositiveIntegerField(default=1)
+    created_at = models.DateTimeField(default=timezone.now)
+    last_seen_at = models.DateTimeField(default=timezone.now)
+
+    objects = TokenEventQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        verbose_name = "token event"
+        indexes = [
+            models.Index(fields=["token", "-created_at"], name="tokens_app_event_token"),
+            models.Index(fields=["token", "kind", "ip"], name="tokens_app_event_kind_ip"),
+            models.Index(fields=["created_at"], name="tokens_app_event_created"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()}: {self.token_name} ({self.token_identifier})"
+
+    @property
+    def description(self) -> str:
+        """One sentence for the activity table and the admin."""
+        before, after = self._change("name")
+        if self.kind == self.Kind.RENAMED:
+            return f"Renamed from “{before}” to “{after}”."
+        if self.kind == self.Kind.PERMISSIONS_CHANGED:
+            old, new = self._change("permissions")
+            return f"Permissions changed from {_access_label(old)} to {_access_label(new)}."
+        if self.kind == self.Kind.CREATED:
+            return f"Created with {_access_label(self.changes.get('permissions', []))}."
+        if self.kind == self.Kind.REGENERATED:
+            return "Regenerated: a new secret and expiry; the old secret stopped working."
+        if self.kind == self.Kind.DELETED:
+            return "Deleted; anything using it lost access."
+        if self.kind == self.Kind.EXPIRED:
+            return "Expired; requests with it are refused."
+        if self.kind == self.Kind.NEW_ADDRESS:
+            return f"First use from {self.ip or 'an unknown address'}."
+        if self.kind == self.Kind.FAILED_ATTEMPTS:
+            times = "attempt" if self.count == 1 else "attempts"
+            return f"{self.count} failed {times} with this token's identifier and a wrong secret."
+        return f"{self.get_kind_display()}."
+
+    def _change(self, field: str) -> tuple[Any, Any]:
+        pair = self.changes.get(field)
+        return (pair[0], pair[1]) if isinstance(pair, list) and len(pair) == 2 else (None, None)
+
+
+class NotificationSettings(models.Model):
+    """Which token emails a user wants. No row means every kind is on."""
+
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.CASCADE,
+        primary_key=True,
+        related_name="token_notification_settings",
+    )
+    expiry_emails = models.BooleanField(
+        "Expiry reminders",
+        default=True,
+        help_text="7 days and 1 day before a token expires, and when it has expired.",
+    )
+    new_token_emails = models.BooleanField(
+        "New tokens",
+        default=True,
+        help_text="When a token is created or regenerated on your account.",
+    )
+    new_address_emails = models.BooleanField(
+        "Use from a new address",
+        default=True,
+        help_text="When a token that was used before is used from an address it never used.",
+    )
+
+    class Meta:
+        verbose_name = "token notification settings"
+        verbose_name_plural = "token notification settings"
+
+    def __str__(self) -> str:
+        return f"Token notification settings of {self.user}"
+
+    @classmethod
+    def for_user(cls, user: AbstractBaseUser) -> NotificationSettings:
+        """The user's settings, or unsaved defaults: reading never writes."""
+        found = cls.objects.filter(user=user).first()
+        return found if found is not None else cls(user=user)
+
+
+class ExpiryNotice(models.Model):
+    """A claim that one expiry email was sent, so no run of the command sends it twice.
+
+    It is keyed by the expiry it is about: a regenerated token has a new
+    expiry and so gets its reminders afresh.
+    """
+
+    class Stage(models.TextChoices):
+        WEEK = "7_days", "7 days before expiry"
+        DAY = "1_day", "1 day before expiry"
+        EXPIRED = "expired", "On expiry"
+
+    token = models.ForeignKey(AccessToken, on_delete=models.CASCADE, related_name="expiry_notices")
+    stage = models.CharField(max_length=16, choices=Stage)
+    expires_at = models.DateTimeField()
+    created_at = models.DateTimeField(default=timezone.now)
+    sent_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name = "expiry notice"
+        constraints = [
+            models.UniqueConstraint(
+                fields=["token", "stage", "expires_at"], name="tokens_app_one_notice_per_expiry"
+            ),
+        ]
+        indexes = [models.Index(fields=["created_at"], name="tokens_app_notice_created")]
+
+    def __str__(self) -> str:
+        return f"{self.get_stage_display()} for token {self.token_id}"
