@@ -299,12 +299,13 @@ class AccessToken(models.Model):
         )
         if not changed:
             raise StaleToken
+        previous_expiry = self.expires_at
         self.secret_hash, self.expires_at, self.regenerated_at = secret_hash, expires_at, now
         self.generation = seen + 1
-        return format.build(self.prefix, self.public_id, secret)
         from tokens_app import activity  # activity imports this module
 
         activity.regenerated(self, previous_expiry=previous_expiry)
+        return format.build(self.prefix, self.public_id, secret)
 
     def revoke(self) -> None:
         self.delete()
