@@ -333,6 +333,37 @@ def test_the_change_form_renames_and_rescopes(admin_client: Client, make_token: 
         assert after[field] == before[field], field
 
 
+def test_the_change_form_sets_custom_permissions_from_the_declared_ones(
+    admin_client: Client, make_token: MakeToken
+) -> None:
+    token, _ = make_token(name="scoped")
+    response = admin_client.post(
+        change_url(token),
+        {"name": "scoped", "permissions": "custom", "permission_codes": ["profile:write"]},
+    )
+    assert response.status_code == 302
+    token.refresh_from_db()
+    assert "profile:write" in token.permissions
+    assert FULL_ACCESS not in token.permissions
+
+    page = admin_client.get(change_url(token)).content.decode()
+    assert re.search(r'value="custom"[^>]*checked', page)
+    assert re.search(r'value="profile:write"[^>]*checked', page)
+
+
+def test_the_change_form_refuses_an_undeclared_permission(
+    admin_client: Client, make_token: MakeToken
+) -> None:
+    token, _ = make_token(name="scoped")
+    response = admin_client.post(
+        change_url(token),
+        {"name": "scoped", "permissions": "custom", "permission_codes": ["root:everything"]},
+    )
+    assert response.status_code == 200
+    assert "is not a permission this site declares" in response.content.decode()
+    assert AccessToken.objects.get(pk=token.pk).permissions == [FULL_ACCESS]
+
+
 def test_the_change_form_applies_the_settings_page_name_rules(
     admin_client: Client, make_token: MakeToken
 ) -> None:

@@ -31,11 +31,11 @@ from django.views.decorators.debug import sensitive_variables
 from tokens_app import format
 from tokens_app.conf import policy
 from tokens_app.forms import (
+    CUSTOM_PERMISSIONS,
     ExpirationMixin,
-    PermissionsField,
+    PermissionsMixin,
     TokenNameField,
     choice_from_permissions,
-    permissions_from_choice,
 )
 from tokens_app.models import (
     FULL_ACCESS,
@@ -115,25 +115,24 @@ class ExpiresFilter(admin.SimpleListFilter):
         return None
 
 
-class AccessTokenChangeForm(forms.ModelForm):
+class AccessTokenChangeForm(PermissionsMixin, forms.ModelForm):
     """Rename and re-scope: the same fields and rules as the owner's Edit form."""
 
     name = TokenNameField(label="Name")
-    permissions = PermissionsField()
 
     class Meta:
         model = AccessToken
-        fields = ["name", "permissions"]
+        fields = ["name"]
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.initial["permissions"] = choice_from_permissions(self.instance.permissions or [])
+        choice = choice_from_permissions(self.instance.permissions or [])
+        self.initial["permissions"] = choice
+        if choice == CUSTOM_PERMISSIONS:
+            self.initial["permission_codes"] = self.instance.effective_permissions
 
-    def clean_permissions(self) -> list[str]:
-        return permissions_from_choice(self.cleaned_data["permissions"])
 
-
-class AccessTokenIssueForm(ExpirationMixin):
+class AccessTokenIssueForm(PermissionsMixin, ExpirationMixin):
     """Create a token on someone's behalf, under the Settings page's rules."""
 
     owner = forms.CharField(
@@ -142,7 +141,6 @@ class AccessTokenIssueForm(ExpirationMixin):
         widget=forms.TextInput(attrs={"autocomplete": "off"}),
     )
     name = TokenNameField(label="Name")
-    permissions = PermissionsField()
     nonce = forms.UUIDField(
         widget=forms.HiddenInput,
         error_messages={
@@ -151,7 +149,14 @@ class AccessTokenIssueForm(ExpirationMixin):
         },
     )
 
-    field_order = ["owner", "name", "expiration", "expires_on", "permissions"]
+    field_order = [
+        "owner",
+        "name",
+        "expiration",
+        "expires_on",
+        "permissions",
+        "permission_codes",
+    ]
 
     def clean_owner(self) -> Any:
         username = self.cleaned_data["owner"].strip()
@@ -213,7 +218,7 @@ class AccessTokenAdmin(_StatusMixin, admin.ModelAdmin):
     actions = ["delete_selected", "expire_selected"]
     form = AccessTokenChangeForm
     fieldsets = [
-        (None, {"fields": ["owner", "identifier", "name", "permissions"]}),
+        (None, {"fields": ["owner", "identifier", "name", "permissions", "permission_codes"]}),
         (
             "Lifetime and use",
             {
@@ -294,7 +299,7 @@ class AccessTokenAdmin(_StatusMixin, admin.ModelAdmin):
     # -- the change form -------------------------------------------------------
 
     def save_model(self, request: HttpRequest, obj: AccessToken, form: Any, change: bool) -> None:
-        obj.update_details(name=obj.name, permissions=obj.permissions)
+        obj.update_details(name=form.cleaned_data["name"], permissions=form.permission_list)
 
     # -- creating a token for someone -------------------------------------
 
@@ -312,7 +317,7 @@ class AccessTokenAdmin(_StatusMixin, admin.ModelAdmin):
                     token, secret = AccessToken.objects.issue(
                         owner=form.cleaned_data["owner"],
                         name=form.cleaned_data["name"],
-                        permissions=permissions_from_choice(form.cleaned_data["permissions"]),
+                        permissions=form.permission_list,
                         expires_at=form.cleaned_data["expires_at"],
                         creation_nonce=form.cleaned_data["nonce"],
                     )
