@@ -134,6 +134,7 @@ def _schemas() -> dict[str, Any]:
                 "permissions": {"type": "array", "items": permission, "default": []},
                 **_expiry_properties(),
             },
+            "not": {"required": ["expires_at", "expires_in_days"]},
         },
         "TokenChange": {
             "type": "object",
@@ -148,6 +149,7 @@ def _schemas() -> dict[str, Any]:
             "type": "object",
             "additionalProperties": False,
             "properties": _expiry_properties(),
+            "not": {"required": ["expires_at", "expires_in_days"]},
         },
         "LeakReport": {
             "description": f"Up to {REVOKE_MAX_TOKENS} token strings, in any of three shapes.",
