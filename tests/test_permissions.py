@@ -13,6 +13,7 @@ from django.utils import timezone
 
 from tests.conftest import bearer
 from tokens_app import permissions as registry
+from tokens_app.checks import check_declared_permissions, check_tokens_hold_declared_permissions
 from tokens_app.models import FULL_ACCESS, AccessToken
 
 DEMO = [
@@ -217,3 +218,30 @@ def test_a_removed_code_stops_working_at_use(client: Client, owner: Any, setting
     response = client.get("/api/v1/user", **bearer(secret))
     assert response.status_code == 403
     assert response.json()["error"] == "insufficient_scope"
+
+
+# -- system checks ----------------------------------------------------------------------
+
+
+def test_a_malformed_setting_fails_the_system_check(settings: Any) -> None:
+    settings.ACCESS_TOKENS = {
+        **settings.ACCESS_TOKENS,
+        "PERMISSIONS": [{"code": "a:write", "label": "A", "group": "A", "implies": ["a:read"]}],
+    }
+    errors = check_declared_permissions()
+    assert [error.id for error in errors] == ["tokens_app.E080"]
+    assert "'a:write' implies 'a:read', which is not declared." in errors[0].msg
+    settings.ACCESS_TOKENS = {**settings.ACCESS_TOKENS, "PERMISSIONS": DEMO}
+    assert check_declared_permissions() == []
+
+
+@pytest.mark.django_db
+def test_the_check_warns_about_tokens_holding_removed_codes(owner: Any, settings: Any) -> None:
+    issue(owner, ["profile:read", "tokens:read"])
+    issue(owner, [FULL_ACCESS])
+    assert check_tokens_hold_declared_permissions(databases=["default"]) == []
+    settings.ACCESS_TOKENS = {**settings.ACCESS_TOKENS, "PERMISSIONS": DEMO[:1]}
+    warnings = check_tokens_hold_declared_permissions(databases=["default"])
+    assert [warning.id for warning in warnings] == ["tokens_app.W080"]
+    assert warnings[0].msg.endswith("no longer declared: tokens:read.")
+    assert check_tokens_hold_declared_permissions(databases=None) == []
