@@ -1,0 +1,1 @@
+"""``make bench``: token auth against session auth on one endpoint, under gunicorn."""
