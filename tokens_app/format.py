@@ -71,9 +71,23 @@ def new_secret() -> str:
     return random_base62(SECRET_LENGTH)
 
 
-def build(prefix: str, public_id: str, secret: str) -> str:
+class Plaintext(str):
+    """A whole token as issued: the string itself wherever it is used, masked in any repr.
+
+    Error reports, ``%r`` in log messages (Django's template engine logs whole
+    contexts at DEBUG level) and debuggers print reprs, so this keeps the
+    secret out of them even when a view's context or a frame holds it.
+    """
+
+    __slots__ = ()
+
+    def __repr__(self) -> str:
+        return f"'{self.rpartition('_')[0]}_********'"
+
+
+def build(prefix: str, public_id: str, secret: str) -> Plaintext:
     body = f"{identifier(prefix, public_id)}_{secret}"
-    return body + checksum(body)
+    return Plaintext(body + checksum(body))
 
 
 def parse(value: str) -> ParsedToken | None:

@@ -61,7 +61,7 @@ def _announce(response: HttpResponse, message: str) -> HttpResponse:
     return trigger_client_event(response, "tokens:status", {"message": message})
 
 
-@sensitive_variables("secret")
+@sensitive_variables("secret", "context")
 def _show_secret(
     request: HtmxHttpRequest, token: AccessToken, secret: str, *, created: bool
 ) -> HttpResponse:
@@ -89,6 +89,7 @@ def token_list(request: HtmxHttpRequest) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 @vary_on_headers("HX-Request")
 @login_required
+@sensitive_variables("secret")
 def token_create(request: HtmxHttpRequest) -> HttpResponse:
     if request.method == "GET":
         form = TokenCreateForm(initial={"nonce": uuid.uuid4()})
@@ -154,6 +155,7 @@ def token_edit(request: HtmxHttpRequest, pk: int) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 @vary_on_headers("HX-Request")
 @login_required
+@sensitive_variables("secret")
 def token_regenerate(request: HtmxHttpRequest, pk: int) -> HttpResponse:
     token = _own_token(request, pk)
     form = TokenRegenerateForm.for_token(token, request.POST if request.method == "POST" else None)
