@@ -88,7 +88,7 @@ class TokenNameField(forms.CharField):
 class PermissionsField(forms.ChoiceField):
     def __init__(self, **kwargs: Any) -> None:
         kwargs.setdefault("label", "Permissions")
-        kwargs.setdefault("choices", PERMISSION_CHOICES)
+        kwargs.setdefault("choices", permission_choices)
         kwargs.setdefault("initial", NO_ACCESS)
         kwargs.setdefault("widget", forms.RadioSelect)
         kwargs.setdefault(
