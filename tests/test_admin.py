@@ -227,6 +227,16 @@ def test_filters_narrow_the_list(
     assert sorted(listed_names(response)) == sorted(found)
 
 
+def test_the_filters_can_show_counts(admin_client: Client, mixed_tokens: None) -> None:
+    response = admin_client.get(CHANGELIST, {"_facets": "True"})
+    assert response.status_code == 200
+    body = response.content.decode()
+    assert "Expiring soon (1)" in body
+    assert "Full Access (2)" in body
+    assert "By created" in body
+    assert "By created at" not in body
+
+
 def test_the_created_date_filter_works(admin_client: Client, make_token: MakeToken) -> None:
     old, _ = make_token(name="old")
     make_token(name="new")

@@ -144,7 +144,7 @@ def test_a_token_without_expiry_can_still_be_expired_now(
         owner=owner, name="forever", permissions=[], expires_at=NO_EXPIRATION
     )
     listing = admin_client.get("/admin/tokens_app/accesstoken/").content.decode()
-    assert '<td class="field-expires nowrap">Never</td>' in listing or ">Never</td>" in listing
+    assert '<td class="field-expires">Never</td>' in listing
     token.expire_now()
     assert token.is_expired()
     assert not token.never_expires

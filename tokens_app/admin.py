@@ -24,7 +24,7 @@ from django.db.models import Q, QuerySet
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import reverse
-from django.utils import timezone
+from django.utils import formats, timezone
 from django.utils.html import format_html
 from django.views.decorators.debug import sensitive_variables
 
@@ -115,6 +115,12 @@ class ExpiresFilter(admin.SimpleListFilter):
         return None
 
 
+class CreatedFilter(admin.DateFieldListFilter):
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.title = "created"
+
+
 class AccessTokenChangeForm(PermissionsMixin, forms.ModelForm):
     """Rename and re-scope: the same fields and rules as the owner's Edit form."""
 
@@ -177,16 +183,20 @@ class _StatusMixin:
         return token.permissions_label
 
     @admin.display(description="created", ordering="created_at")
-    def created(self, token: AccessToken) -> Any:
-        return token.created_at
+    def created(self, token: AccessToken) -> str:
+        return _when(token.created_at)
 
     @admin.display(description="expires", ordering="expires_at")
-    def expires(self, token: AccessToken) -> Any:
-        return "Never" if token.never_expires else token.expires_at
+    def expires(self, token: AccessToken) -> str:
+        return "Never" if token.never_expires else _when(token.expires_at)
 
-    @admin.display(description="last used", ordering="last_used_at", empty_value="Never")
-    def last_used(self, token: AccessToken) -> Any:
-        return token.last_used_at
+    @admin.display(description="last used", ordering="last_used_at")
+    def last_used(self, token: AccessToken) -> str:
+        return _when(token.last_used_at) if token.last_used_at else "Never"
+
+    @admin.display(description="regenerated")
+    def regenerated(self, token: AccessToken) -> str:
+        return _when(token.regenerated_at) if token.regenerated_at else "Never"
 
     @admin.display(description="status", ordering="expires_at")
     def status_label(self, token: AccessToken) -> str:
@@ -210,7 +220,7 @@ class AccessTokenAdmin(_StatusMixin, admin.ModelAdmin):
     list_filter = [
         StatusFilter,
         PermissionFilter,
-        ("created_at", admin.DateFieldListFilter),
+        ("created_at", CreatedFilter),
         ExpiresFilter,
     ]
     search_fields = ["owner__username", "owner__email", "name", "public_id"]
@@ -226,7 +236,7 @@ class AccessTokenAdmin(_StatusMixin, admin.ModelAdmin):
                     "status_label",
                     "created",
                     "expires",
-                    "regenerated_at",
+                    "regenerated",
                     "last_used",
                     "last_used_ip",
                 ]
@@ -239,7 +249,7 @@ class AccessTokenAdmin(_StatusMixin, admin.ModelAdmin):
         "status_label",
         "created",
         "expires",
-        "regenerated_at",
+        "regenerated",
         "last_used",
         "last_used_ip",
     ]
@@ -381,6 +391,11 @@ class AccessTokenAdmin(_StatusMixin, admin.ModelAdmin):
         response = TemplateResponse(request, "admin/tokens_app/accesstoken/issued.html", context)
         response["Cache-Control"] = "no-store, private"
         return response
+
+
+def _when(moment: datetime.datetime) -> str:
+    """A date as the admin shows its own date columns, in the current time zone."""
+    return formats.localize(timezone.template_localtime(moment))
 
 
 def _public_id(term: str) -> str | None:
