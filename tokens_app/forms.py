@@ -13,7 +13,13 @@ from django.utils import timezone
 
 from tokens_app import permissions as registry
 from tokens_app.conf import policy
-from tokens_app.models import FULL_ACCESS, AccessToken, NotificationSettings, validate_expiry
+from tokens_app.models import (
+    FULL_ACCESS,
+    NO_EXPIRATION,
+    AccessToken,
+    NotificationSettings,
+    validate_expiry,
+)
 
 NAME_MAX_LENGTH = 63
 NAME_HELP = (
@@ -31,6 +37,8 @@ PERMISSION_CHOICES = [
     (FULL, "Full Access"),
 ]
 CUSTOM = "custom"
+# Offered only when ACCESS_TOKENS["ALLOW_NO_EXPIRATION"] is on.
+NEVER = "never"
 
 
 def clean_token_name(value: str) -> str:
@@ -197,6 +205,7 @@ class ExpirationMixin(forms.Form):
         self.fields["expiration"].choices = [
             *((str(days), f"{days} days") for days in presets),
             (CUSTOM, "Custom date…"),
+            *([(NEVER, "No expiration")] if policy().allow_no_expiration else []),
         ]
         self.fields["expiration"].initial = str(policy().default_expiration)
         today = timezone.localdate()
@@ -223,6 +232,8 @@ class ExpirationMixin(forms.Form):
                     self.add_error("expires_on", "Pick the date the token should expire.")
                 return cleaned
             expires_at = timezone.make_aware(datetime.datetime.combine(day, datetime.time.min))
+        elif choice == NEVER:
+            expires_at = NO_EXPIRATION
         else:
             expires_at = now + datetime.timedelta(days=int(choice))
         try:
