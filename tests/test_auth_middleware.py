@@ -6,7 +6,6 @@ import datetime
 from typing import Any
 
 import pytest
-from django.contrib.auth.models import AnonymousUser
 from django.contrib.sessions.models import Session
 from django.http import HttpRequest, HttpResponse
 from django.test import Client, RequestFactory
