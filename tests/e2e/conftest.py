@@ -28,19 +28,32 @@ CHROMIUM_FLAGS = [
     "--no-first-run",
 ]
 
-# Playwright's sync API keeps an event loop in this thread; the ORM calls the
-# tests make between browser steps are still plain synchronous code.
-os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
-
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Mark the browser tests, skip them without a Chromium, and run them last.
+
+    Playwright's sync API keeps an asyncio loop in the main thread from its first
+    use to the end of the session, which would break later tests of async code.
+    """
     missing = not os.access(CHROMIUM, os.X_OK)
     skip = pytest.mark.skip(reason=f"no Chromium at {CHROMIUM}: apt-get install chromium")
-    for item in items:
-        if HERE in item.path.parents:
+    in_browser = [HERE in item.path.parents for item in items]
+    for item, browser in zip(items, in_browser, strict=True):
+        if browser:
             item.add_marker(pytest.mark.e2e)
             if missing:
                 item.add_marker(skip)
+    order = sorted(range(len(items)), key=lambda index: in_browser[index])
+    items[:] = [items[index] for index in order]
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _sync_orm_beside_playwright() -> Iterator[None]:
+    """The ORM calls the tests make between browser steps are plain synchronous code,
+    but Django sees Playwright's loop in this thread and would refuse them."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+        yield
 
 
 @pytest.fixture(scope="session")
@@ -67,8 +80,15 @@ def context(
 
 
 @pytest.fixture
-def page(context: BrowserContext) -> Page:
-    return context.new_page()
+def page(context: BrowserContext) -> Iterator[Page]:
+    """A page that fails its test on any script error or CSP violation it logs."""
+    page = context.new_page()
+    problems: list[str] = []
+    page.on("console", lambda message: message.type == "error" and problems.append(message.text))
+    page.on("pageerror", lambda error: problems.append(str(error)))
+    yield page
+    # A 404 is what some tests provoke on purpose; anything else is a bug.
+    assert not [problem for problem in problems if "404" not in problem], problems
 
 
 @pytest.fixture

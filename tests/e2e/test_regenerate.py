@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime
 from collections.abc import Callable
 
+import pytest
 from django.utils import timezone
 from playwright.sync_api import Page, expect
 
@@ -69,3 +70,39 @@ def test_cancel_closes_the_dialog_and_keeps_the_secret(
         expect(page.get_by_role("dialog")).to_have_count(0)
         expect(opener).to_be_focused()
     assert api_status(secret) == 200
+
+
+def test_a_bad_date_is_explained_where_it_was_entered(
+    signed_in: Page, make_token: MakeToken, js: bool, api_status: Callable[[str], int]
+) -> None:
+    page = signed_in
+    token, secret = make_token(name="ci-deploy")
+    page.reload()
+    page.get_by_role("link", name="Regenerate token ci-deploy").click()
+    form = page.locator(f"#regenerate-form-{token.pk}")
+    form.get_by_label("Expiration", exact=True).select_option("custom")
+    day = form.get_by_label("Custom expiration date")
+    too_far = timezone.localdate() + datetime.timedelta(days=400)
+    day.fill(too_far.isoformat())
+    form.get_by_role("button", name="Regenerate token ci-deploy").click()
+    expect(page.get_by_text("Tokens can live at most 366 days")).to_be_visible()
+    if js:
+        expect(page.get_by_role("dialog", name="Regenerate “ci-deploy”?")).to_be_visible()
+        expect(
+            page.locator(f"#regenerate-form-{token.pk}").get_by_label("Custom expiration date")
+        ).to_be_focused()
+    expect(page.get_by_label("New access token")).to_have_count(0)
+    assert api_status(secret) == 200
+
+
+@pytest.mark.parametrize("js", [True], ids=["js"])
+def test_a_token_deleted_elsewhere_is_reported_not_ignored(
+    signed_in: Page, make_token: MakeToken, js: bool
+) -> None:
+    page = signed_in
+    token, _ = make_token(name="ci-deploy")
+    page.reload()
+    token.revoke()
+    page.get_by_role("link", name="Regenerate token ci-deploy").click()
+    page.get_by_role("button", name="Regenerate token ci-deploy").click()
+    expect(page.get_by_role("status")).to_contain_text("That token no longer exists")

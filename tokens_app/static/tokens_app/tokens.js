@@ -5,12 +5,12 @@
 
   const status = () => document.getElementById("status");
 
-  function announce(message) {
+  function announce(message, kind = "success") {
     const region = status();
     if (!region) return;
     region.textContent = "";
     const line = document.createElement("p");
-    line.className = "flash flash-success";
+    line.className = `flash flash-${kind}`;
     line.textContent = message;
     // A fresh node after clearing makes screen readers announce repeats too.
     window.setTimeout(() => region.appendChild(line), 50);
@@ -92,14 +92,19 @@
     const row = elt.closest("tr.token-row");
     if (!row) return;
     const url = (event.detail.requestConfig && event.detail.requestConfig.path) || "";
-    if (elt.closest("dialog") && url.endsWith("/delete/")) {
+    const dialog = elt.closest("dialog");
+    // A form sent back with errors: focus its first invalid field.
+    const invalid = (root) => root && root.querySelector('[aria-invalid="true"]');
+    if (dialog && url.endsWith("/delete/")) {
       focusAfterSwap = () => document.querySelector(".page-head h1");
-    } else if (elt.closest("dialog")) {
-      focusAfterSwap = () => document.getElementById("new-token");
+    } else if (dialog) {
+      focusAfterSwap = () => document.getElementById("new-token") || invalid(dialog);
     } else if (url.endsWith("/edit/") && event.detail.requestConfig.verb === "get") {
       focusAfterSwap = () => document.querySelector(`#${row.id} input[name="name"]`);
     } else {
-      focusAfterSwap = () => document.querySelector(`#${row.id} a[href$="/edit/"]`);
+      focusAfterSwap = () =>
+        invalid(document.getElementById(row.id)) ||
+        document.querySelector(`#${row.id} a[href$="/edit/"]`);
     }
   });
 
@@ -111,6 +116,20 @@
       dialog.close();
     }
     if (!ok) focusAfterSwap = null;
+  });
+
+  // htmx swaps nothing on an error status; say so instead of doing nothing.
+  document.addEventListener("htmx:responseError", (event) => {
+    const code = event.detail.xhr.status;
+    const message =
+      code === 404
+        ? "That token no longer exists. Reload the page to see your current tokens."
+        : `Something went wrong (${code}). Reload the page and try again.`;
+    announce(message, "error");
+  });
+
+  document.addEventListener("htmx:sendError", () => {
+    announce("The server could not be reached. Check your connection and try again.", "error");
   });
 
   document.addEventListener("htmx:afterSettle", () => {
