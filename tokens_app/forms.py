@@ -245,9 +245,8 @@ class ExpirationMixin(forms.Form):
         return cleaned
 
 
-class TokenCreateForm(ExpirationMixin):
+class TokenCreateForm(ExpirationMixin, PermissionsMixin):
     name = TokenNameField()
-    permissions = PermissionsField()
     nonce = forms.UUIDField(
         widget=forms.HiddenInput,
         error_messages={
@@ -290,6 +289,7 @@ class TokenRegenerateForm(ExpirationMixin):
     def for_token(cls, token: AccessToken, data: Any = None) -> TokenRegenerateForm:
         return cls(
             data=data, initial={"generation": token.generation}, auto_id=f"regen-{token.pk}-%s"
+        )
 
 
 class NotificationSettingsForm(forms.ModelForm):
@@ -298,4 +298,3 @@ class NotificationSettingsForm(forms.ModelForm):
     class Meta:
         model = NotificationSettings
         fields = ["expiry_emails", "new_token_emails", "new_address_emails"]
-        )
