@@ -26,6 +26,7 @@ def create(page: Page, name: str) -> str:
     page.get_by_role("button", name="Create Access Token").click()
     field = page.get_by_label("New access token")
     expect(field).to_be_visible()
+    expect(field).to_be_focused()
     expect(page.get_by_text("It will not be shown again")).to_be_visible()
     return field.input_value()
 
