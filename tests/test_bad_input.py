@@ -21,6 +21,7 @@ from django.utils import timezone
 from django.utils.html import escape
 
 from tests.conftest import MakeToken, bearer, create_form_data, shown_secret
+from tokens_app import views
 from tokens_app.models import AccessToken
 
 pytestmark = pytest.mark.django_db
@@ -476,3 +477,23 @@ def test_a_missing_or_malformed_id_is_404(
             405,
         }, url
     assert snapshot() == before
+
+
+def test_saving_an_edit_of_a_token_deleted_meanwhile_is_404_not_500(
+    owner_client: Client, make_token: MakeToken, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The edit form was open while the token was deleted elsewhere (another tab, the API)."""
+    token, _ = make_token()
+    real = views._own_token
+
+    def deleted_after_loading(request: Any, pk: int) -> AccessToken:
+        loaded = real(request, pk)
+        AccessToken.objects.filter(pk=pk).delete()
+        return loaded
+
+    monkeypatch.setattr(views, "_own_token", deleted_after_loading)
+    response = owner_client.post(
+        f"/tokens/{token.pk}/edit/", {"name": "renamed", "permissions": "full"}
+    )
+    assert response.status_code == 404
+    assert not AccessToken.objects.exists()

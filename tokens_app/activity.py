@@ -24,6 +24,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from asgiref.sync import iscoroutinefunction, markcoroutinefunction
+from django.db import IntegrityError, transaction
 from django.db.models import F, Q, QuerySet
 from django.db.models.signals import post_save, pre_delete, pre_save
 from django.dispatch import receiver
@@ -122,18 +123,25 @@ def record(
 ) -> TokenEvent:
     """Write one event; a create or regenerate also queues the owner's email."""
     origin = origin or origin_of(_current_request.get(), token)
-    event = TokenEvent.objects.create(
-        token=token if keep_link else None,
-        owner_id=token.owner_id,
-        token_name=token.name,
-        token_identifier=token.identifier,
-        kind=kind,
-        actor=origin.actor,
-        actor_user_id=origin.user_id,
-        ip=origin.ip,
-        user_agent=origin.user_agent,
-        changes=changes or {},
-    )
+    fields = {
+        "owner_id": token.owner_id,
+        "token_name": token.name,
+        "token_identifier": token.identifier,
+        "kind": kind,
+        "actor": origin.actor,
+        "actor_user_id": origin.user_id,
+        "ip": origin.ip,
+        "user_agent": origin.user_agent,
+        "changes": changes or {},
+    }
+    try:
+        with transaction.atomic():
+            event = TokenEvent.objects.create(token=token if keep_link else None, **fields)
+    except IntegrityError:
+        if not keep_link:
+            raise
+        # The token was deleted by a concurrent request: keep the event, unlinked.
+        event = TokenEvent.objects.create(token=None, **fields)
     if kind in {Kind.CREATED, Kind.REGENERATED}:
         tasks.queue_new_token_email(event.pk)
     return event

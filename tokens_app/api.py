@@ -361,7 +361,10 @@ def _update_token(request: HttpRequest, pk: int) -> HttpResponse:
         if "permissions" in data
         else token.permissions
     )
-    token.update_details(name=name, permissions=permissions)
+    try:
+        token.update_details(name=name, permissions=permissions)
+    except StaleToken:
+        raise ApiError(404, "not_found", "You have no access token with this id.") from None
     return JsonResponse(token_json(token))
 
 

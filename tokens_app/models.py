@@ -270,10 +270,18 @@ class AccessToken(models.Model):
     # -- state changes -------------------------------------------------------
 
     def update_details(self, *, name: str, permissions: list[str]) -> None:
-        """Rename and re-scope. The secret, identifier and expiry stay as they are."""
+        """Rename and re-scope. The secret, identifier and expiry stay as they are.
+
+        Raises StaleToken if the token was deleted since it was loaded, so a
+        racing edit neither crashes nor brings it back.
+        """
         self.name = name
         self.permissions = permissions
-        self.save(update_fields=["name", "permissions"])
+        try:
+            with transaction.atomic():  # a savepoint: the failed save leaves no broken transaction
+                self.save(update_fields=["name", "permissions"])
+        except self.NotUpdated:
+            raise StaleToken from None
 
     @sensitive_variables("secret")
     def regenerate(self, *, expires_at: datetime.datetime, generation: int | None = None) -> str:
@@ -308,7 +316,14 @@ class AccessToken(models.Model):
         return format.build(self.prefix, self.public_id, secret)
 
     def revoke(self) -> None:
-        self.delete()
+        """Delete the token, its row locked first.
+
+        A concurrent edit or regenerate then either finishes first (and its
+        activity event is unlinked with the rest) or waits and finds no row.
+        """
+        with transaction.atomic():
+            list(type(self).objects.select_for_update().filter(pk=self.pk).values_list("pk"))
+            self.delete()
 
     def expire_now(self) -> None:
         """End the token now but keep its row, so it stays listed as expired."""

@@ -12,7 +12,7 @@ from typing import Any
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
-from django.http import HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.cache import add_never_cache_headers
 from django.views.decorators.debug import sensitive_variables
@@ -140,7 +140,10 @@ def token_edit(request: HtmxHttpRequest, pk: int) -> HttpResponse:
     token = _own_token(request, pk)
     form = TokenEditForm.for_token(token, request.POST if request.method == "POST" else None)
     if request.method == "POST" and form.is_valid():
-        token.update_details(name=form.cleaned_data["name"], permissions=form.permission_list)
+        try:
+            token.update_details(name=form.cleaned_data["name"], permissions=form.permission_list)
+        except StaleToken:
+            raise Http404("This token was deleted.") from None
         message = f"Token “{token.name}” saved."
         if request.htmx:
             return _announce(_partial(request, "row", {"token": token}), message)
