@@ -199,3 +199,19 @@ def test_last_used_is_written_again_once_the_interval_has_passed(
     token.refresh_from_db()
     assert token.last_used_at > stale
     assert token.last_used_ip == "10.0.0.7"
+
+
+def test_a_check_that_raises_runs_once_and_is_not_retried_for_the_headers(
+    make_token: MakeToken, monkeypatch: Any
+) -> None:
+    _, secret = make_token()
+    calls = []
+
+    def broken(raw: str, request: Any = None) -> Any:
+        calls.append(raw)
+        raise RuntimeError("database went away")
+
+    monkeypatch.setattr("tokens_app.auth.check_token", broken)
+    response = Client(raise_request_exception=False).get(URL, **bearer(secret))
+    assert response.status_code == 500
+    assert len(calls) == 1

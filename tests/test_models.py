@@ -148,3 +148,24 @@ def test_record_use_writes_at_most_once_per_interval(
         token.record_use(ip="10.0.0.9", now=now + datetime.timedelta(seconds=61))
     token.refresh_from_db()
     assert token.last_used_ip == "10.0.0.9"
+
+
+def test_regenerating_an_expired_token_counts_against_the_limit(
+    settings: Any, make_token: MakeToken
+) -> None:
+    settings.ACCESS_TOKENS = {**settings.ACCESS_TOKENS, "MAX_TOKENS_PER_USER": 1}
+    old, _ = make_token(name="old", state="expired")
+    make_token(name="live")
+    with pytest.raises(TokenLimitReached):
+        old.regenerate(expires_at=timezone.now() + datetime.timedelta(days=7))
+    old.refresh_from_db()
+    assert old.is_expired() and old.generation == 1
+
+
+def test_regenerating_an_active_token_at_the_limit_is_fine(
+    settings: Any, make_token: MakeToken
+) -> None:
+    settings.ACCESS_TOKENS = {**settings.ACCESS_TOKENS, "MAX_TOKENS_PER_USER": 1}
+    token, _ = make_token()
+    token.regenerate(expires_at=timezone.now() + datetime.timedelta(days=7))
+    assert AccessToken.objects.get(pk=token.pk).generation == 2

@@ -240,3 +240,16 @@ def test_the_list_row_offers_a_regenerate_dialog(
     assert f'<dialog id="regenerate-{token.pk}"' in body
     assert 'aria-label="Regenerate token ci-deploy"' in body
     assert f'href="/tokens/{token.pk}/regenerate/"' in body
+
+
+def test_reviving_an_expired_token_over_the_limit_is_a_message_not_an_error(
+    owner_client: Client, make_token: MakeToken, settings: Any
+) -> None:
+    settings.ACCESS_TOKENS = {**settings.ACCESS_TOKENS, "MAX_TOKENS_PER_USER": 1}
+    old, _ = make_token(name="old", state="expired")
+    make_token(name="live")
+    response = owner_client.post(f"/tokens/{old.pk}/regenerate/", regenerate_data(old))
+    assert response.status_code == 200
+    assert "limit of active tokens" in response.content.decode()
+    assert shown_secret(response.content) is None
+    assert AccessToken.objects.get(pk=old.pk).is_expired()

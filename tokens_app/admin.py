@@ -21,7 +21,7 @@ from django.contrib.admin.options import IS_POPUP_VAR, ActionLocation
 from django.contrib.auth import get_user_model
 from django.core.exceptions import PermissionDenied
 from django.db.models import Q, QuerySet
-from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.utils import formats, timezone
@@ -42,6 +42,7 @@ from tokens_app.models import (
     AccessToken,
     AccessTokenQuerySet,
     DuplicateSubmission,
+    StaleToken,
     TokenEvent,
     TokenLimitReached,
 )
@@ -309,7 +310,10 @@ class AccessTokenAdmin(_StatusMixin, admin.ModelAdmin):
     # -- the change form -------------------------------------------------------
 
     def save_model(self, request: HttpRequest, obj: AccessToken, form: Any, change: bool) -> None:
-        obj.update_details(name=form.cleaned_data["name"], permissions=form.permission_list)
+        try:
+            obj.update_details(name=form.cleaned_data["name"], permissions=form.permission_list)
+        except StaleToken:
+            raise Http404("This token was revoked while you were editing it.") from None
 
     # -- creating a token for someone -------------------------------------
 

@@ -323,7 +323,7 @@ def _create_token(request: HttpRequest) -> HttpResponse:
         raise ApiError(
             409,
             "token_limit_reached",
-            "You have reached the limit of active tokens. Delete one you no longer use first.",
+            TokenLimitReached.message,
         ) from None
     response = _issued(token, secret, 201)
     response["Location"] = reverse("tokens_api:detail", args=[token.pk])

@@ -200,19 +200,26 @@ def check_token(raw: str, request: HttpRequest | None = None) -> TokenCheck:
 class PendingCheck:
     """A request's token check, run at most once and only when first needed."""
 
-    __slots__ = ("_raw", "_request", "_result")
+    __slots__ = ("_attempted", "_raw", "_request", "_result")
 
     def __init__(self, raw: str, request: HttpRequest) -> None:
         self._raw = raw
         self._request = request
         self._result: TokenCheck | None = None
+        self._attempted = False
 
     @property
     def done(self) -> bool:
         return self._result is not None
 
+    @property
+    def failed(self) -> bool:
+        """The check was tried and raised: don't run it again for the response headers."""
+        return self._attempted and self._result is None
+
     def __call__(self) -> TokenCheck:
         if self._result is None:
+            self._attempted = True
             self._result = check_token(self._raw, self._request)
         return self._result
 
@@ -252,14 +259,14 @@ class AccessTokenMiddleware:
             return self.__acall__(request)
         pending = self.process_request(request)
         response = self.get_response(request)
-        if pending is not None:
+        if pending is not None and not pending.failed:
             self.process_response(pending(), response)
         return response
 
     async def __acall__(self, request: HttpRequest) -> HttpResponse:
         pending = self.process_request(request)
         response = await self.get_response(request)
-        if pending is not None:
+        if pending is not None and not pending.failed:
             check = pending() if pending.done else await sync_to_async(pending)()
             self.process_response(check, response)
         return response

@@ -41,6 +41,8 @@ FULL_ACCESS = registry.FULL_ACCESS
 class TokenLimitReached(Exception):
     """The owner already has the maximum number of active tokens."""
 
+    message = "You have reached the limit of active tokens. Delete one you no longer use first."
+
 
 class DuplicateSubmission(Exception):
     """The same create form was submitted twice; the first one won."""
@@ -127,6 +129,21 @@ class AccessTokenQuerySet(models.QuerySet["AccessToken"]):
                 _, per_model = self.model._default_manager.filter(pk__in=batch).delete()
             yield per_model.get(self.model._meta.label, 0)
 
+    def hold_room_for(self, owner_id: Any, *, excluding: int | None = None) -> None:
+        """Inside a transaction: lock the owner's row, then refuse if they are at the limit.
+
+        Every path that makes a token active (create, and regenerating an expired
+        one) goes through here, so concurrent requests cannot overshoot the limit
+        on databases with row locks.
+        """
+        users = get_user_model()._default_manager
+        list(users.select_for_update().filter(pk=owner_id).values_list("pk"))
+        active = self.model._default_manager.filter(owner_id=owner_id).active()
+        if excluding is not None:
+            active = active.exclude(pk=excluding)
+        if active.count() >= policy().max_tokens_per_user:
+            raise TokenLimitReached
+
     @sensitive_variables("secret")
     def issue(
         self,
@@ -147,12 +164,9 @@ class AccessTokenQuerySet(models.QuerySet["AccessToken"]):
             raise DuplicateSubmission
         secret = format.new_secret()
         secret_hash = hash_secret(secret)  # slow: done before any lock is taken
-        users = get_user_model()._default_manager
         try:
             with transaction.atomic():
-                list(users.select_for_update().filter(pk=owner.pk).values_list("pk"))
-                if self.filter(owner=owner).active().count() >= policy().max_tokens_per_user:
-                    raise TokenLimitReached
+                self.hold_room_for(owner.pk)
                 token = self.create(
                     owner=owner,
                     name=name,
@@ -289,22 +303,26 @@ class AccessToken(models.Model):
 
         The update is conditional on the generation the caller saw, so of two
         simultaneous regenerates exactly one wins and the other gets StaleToken.
+        Bringing an expired token back to life counts against the per-user limit.
         """
         validate_expiry(expires_at)
         seen = self.generation if generation is None else generation
         secret = format.new_secret()
         secret_hash = hash_secret(secret)
         now = timezone.now()
-        changed = (
-            type(self)
-            .objects.filter(pk=self.pk, generation=seen)
-            .update(
-                secret_hash=secret_hash,
-                expires_at=expires_at,
-                regenerated_at=now,
-                generation=F("generation") + 1,
+        with transaction.atomic():
+            if self.is_expired(now):
+                type(self).objects.hold_room_for(self.owner_id, excluding=self.pk)
+            changed = (
+                type(self)
+                .objects.filter(pk=self.pk, generation=seen)
+                .update(
+                    secret_hash=secret_hash,
+                    expires_at=expires_at,
+                    regenerated_at=now,
+                    generation=F("generation") + 1,
+                )
             )
-        )
         if not changed:
             raise StaleToken
         previous_expiry = self.expires_at

@@ -114,10 +114,7 @@ def token_create(request: HtmxHttpRequest) -> HttpResponse:
         )
         return redirect("tokens_app:list")
     except TokenLimitReached:
-        form.add_error(
-            None,
-            "You have reached the limit of active tokens. Delete one you no longer use first.",
-        )
+        form.add_error(None, TokenLimitReached.message)
         return render(request, "tokens_app/new.html", {"form": form})
     return _show_secret(request, token, secret, created=True)
 
@@ -174,6 +171,8 @@ def token_regenerate(request: HtmxHttpRequest, pk: int) -> HttpResponse:
                 "This token was regenerated elsewhere since this page was loaded. "
                 "Its newest secret was shown there; regenerate again if you need a new one.",
             )
+        except TokenLimitReached:
+            form.add_error(None, TokenLimitReached.message)
         else:
             return _show_secret(request, token, secret, created=False)
     context = {"token": token, "form": form}
