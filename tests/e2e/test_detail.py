@@ -43,7 +43,7 @@ def test_regenerating_from_the_page_shows_up_in_its_log(
     page = signed_in
     token, old_secret = make_token(name="ci-deploy")
     page.goto(f"/tokens/{token.pk}/")
-    page.get_by_role("link", name="Regenerate", exact=True).click()
+    page.get_by_role("link", name="Regenerate token ci-deploy", exact=True).click()
     if js:
         form = page.get_by_role("dialog", name="Regenerate “ci-deploy”?")
         expect(form).to_be_visible()
