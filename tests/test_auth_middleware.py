@@ -215,3 +215,51 @@ def test_a_check_that_raises_runs_once_and_is_not_retried_for_the_headers(
     response = Client(raise_request_exception=False).get(URL, **bearer(secret))
     assert response.status_code == 500
     assert len(calls) == 1
+
+
+def _scoped_token(owner: Any, *codes: str) -> str:
+    _, secret = AccessToken.objects.issue(
+        owner=owner,
+        name="scoped",
+        permissions=list(codes),
+        expires_at=timezone.now() + datetime.timedelta(days=7),
+    )
+    return secret
+
+
+def test_a_scoped_token_is_not_a_login_for_plain_views(owner: Any) -> None:
+    secret = _scoped_token(owner, "profile:read")
+    client = Client()
+    response = client.get("/tokens/new/", **bearer(secret))
+    assert response.status_code == 302
+    assert response["Location"].startswith("/accounts/login/")
+    response = client.post(
+        "/tokens/new/",
+        {"name": "escalated", "expiration": "30", "permissions": "full", "nonce": "0" * 32},
+        **bearer(secret),
+    )
+    assert response.status_code == 302
+    assert AccessToken.objects.filter(owner=owner).count() == 1
+
+
+def test_a_scoped_token_of_an_admin_does_not_open_the_admin(admin_user: Any) -> None:
+    secret = _scoped_token(admin_user, "profile:read", "profile:write", "tokens:write")
+    response = Client().get("/admin/", **bearer(secret))
+    assert response.status_code == 302
+    assert "/admin/login/" in response["Location"]
+
+
+def test_a_scoped_token_acts_as_its_owner_inside_a_guard_that_admits_it(owner: Any) -> None:
+    secret = _scoped_token(owner, "profile:read")
+    response = Client().get(URL, **bearer(secret))
+    assert response.status_code == 200
+    assert response.json()["username"] == owner.get_username()
+
+
+def test_a_full_access_token_is_its_owner_everywhere(
+    owner: Any, make_token: MakeToken
+) -> None:
+    _, secret = make_token()
+    response = Client().get("/tokens/", **bearer(secret))
+    assert response.status_code == 200
+    assert "Access Tokens" in response.content.decode()

@@ -60,7 +60,14 @@ class TokenCheck:
 
     @property
     def user(self) -> AbstractBaseUser | AnonymousUser:
-        if self.token is None or self.token.has_no_access:
+        """Who the request is, for views that know nothing of tokens.
+
+        Only a Full Access token makes a request its owner's everywhere. A token
+        with some permissions acts as its owner only inside a guard that admits
+        it (``token_permission_required``, the mixin, DRF's HasTokenPermission),
+        so a plain ``login_required`` view or the admin never trusts a scoped token.
+        """
+        if self.token is None or not self.token.has_full_access:
             return AnonymousUser()
         return self.token.owner
 
@@ -397,6 +404,21 @@ def refusal(
     return None
 
 
+def admit(request: HttpRequest) -> None:
+    """A guard let this request's token through: its view acts as the token's owner."""
+    check = token_check(request)
+    if check is not None and check.token is not None:
+        request.user = check.token.owner
+
+
+def guard(request: HttpRequest, codes: tuple[str, ...], *, allow_session: bool) -> Any:
+    """The refusal for a request that may not proceed; or None, with the owner admitted."""
+    denied = refusal(request, codes, allow_session=allow_session)
+    if denied is None:
+        admit(request)
+    return denied
+
+
 def token_permission_required(
     *codes: str, allow_session: bool = False
 ) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
@@ -411,14 +433,14 @@ def token_permission_required(
 
             @functools.wraps(view)
             async def async_wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> Any:
-                denied = await sync_to_async(refusal)(request, codes, allow_session=allow_session)
+                denied = await sync_to_async(guard)(request, codes, allow_session=allow_session)
                 return denied if denied is not None else await view(request, *args, **kwargs)
 
             return async_wrapper
 
         @functools.wraps(view)
         def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
-            denied = refusal(request, codes, allow_session=allow_session)
+            denied = guard(request, codes, allow_session=allow_session)
             return denied if denied is not None else view(request, *args, **kwargs)
 
         return wrapper
@@ -445,13 +467,13 @@ class TokenRequiredMixin:
     def dispatch(self, request: HttpRequest, *args: Any, **kwargs: Any) -> Any:
         if getattr(self, "view_is_async", False):
             return self._async_dispatch(request, *args, **kwargs)
-        denied = refusal(request, tuple(self.token_permissions), allow_session=self.allow_session)
+        denied = guard(request, tuple(self.token_permissions), allow_session=self.allow_session)
         if denied is not None:
             return denied
         return super().dispatch(request, *args, **kwargs)  # type: ignore[misc]
 
     async def _async_dispatch(self, request: HttpRequest, *args: Any, **kwargs: Any) -> Any:
-        denied = await sync_to_async(refusal)(
+        denied = await sync_to_async(guard)(
             request, tuple(self.token_permissions), allow_session=self.allow_session
         )
         if denied is not None:

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.contrib.auth.models import AnonymousUser
 from rest_framework import exceptions
 from rest_framework.authentication import BaseAuthentication
 from rest_framework.permissions import BasePermission
@@ -53,8 +52,7 @@ class AccessTokenAuthentication(BaseAuthentication):
             raise exceptions.AuthenticationFailed(
                 "The access token is invalid, expired or revoked.", code=INVALID_TOKEN
             )
-        user = AnonymousUser() if check.token.has_no_access else check.token.owner
-        return user, check.token
+        return check.user, check.token
 
     def authenticate_header(self, request: Request) -> str:
         if bearer_credential(request._request) is None:
@@ -88,4 +86,7 @@ class HasTokenPermission(BasePermission):
         missing = [code for code in required if not token.has_permission(code)]
         if missing:
             self.message = f"{self.message} Missing: {' '.join(missing)}."
-        return not token.has_no_access and not missing
+        if token.has_no_access or missing:
+            return False
+        request.user = token.owner  # admitted: the view acts as the token's owner
+        return True
