@@ -155,6 +155,11 @@ def test_rotate_accepts_an_exact_expiry(client: Client, make_token: MakeToken) -
         ({"expires_at": "2020-01-01T00:00:00Z"}, "expires_at", "must be in the future"),
         ({"expires_at": "2030-01-01T00:00:00"}, "expires_at", "with an offset"),
         ({"expires_at": "tomorrow"}, "expires_at", "ISO 8601"),
+        ({"expires_at": "2027-02-30T00:00:00Z"}, "expires_at", "ISO 8601"),
+        ({"expires_at": "2027-13-01T00:00:00Z"}, "expires_at", "ISO 8601"),
+        ({"expires_at": "2027-01-01T25:00:00Z"}, "expires_at", "ISO 8601"),
+        ({"expires_at": "2027-01-01T00:00:00+25:00"}, "expires_at", "ISO 8601"),
+        ({"expires_in_days": 10**23}, "expires_in_days", "whole number of days"),
         ({"expires_at": "2030-01-01T00:00:00Z", "expires_in_days": 3}, "expires_at", "not both"),
     ],
 )

@@ -181,7 +181,10 @@ def expiry_from(data: dict[str, Any]) -> datetime.datetime:
     now = timezone.now()
     if "expires_at" in data:
         raw = data["expires_at"]
-        parsed = parse_datetime(raw) if isinstance(raw, str) else None
+        try:
+            parsed = parse_datetime(raw) if isinstance(raw, str) else None
+        except ValueError:  # well-formed but impossible, e.g. February 30th or hour 25
+            parsed = None
         if parsed is None or timezone.is_naive(parsed):
             raise ApiError(
                 400,
@@ -190,14 +193,15 @@ def expiry_from(data: dict[str, Any]) -> datetime.datetime:
                 "e.g. 2030-01-31T00:00:00Z.",
                 field="expires_at",
             )
-        expires_at, field = parsed, "expires_at"
+        expires_at, field = parsed.astimezone(datetime.UTC), "expires_at"
     else:
         days = data.get("expires_in_days", policy().default_expiration)
         if isinstance(days, bool) or not isinstance(days, int) or not 1 <= days <= 36_500:
             raise ApiError(
                 400,
                 "invalid_expiry",
-                "Send expires_in_days as a whole number of days.",
+                f"Send expires_in_days as a whole number of days from 1 to "
+                f"{policy().max_lifetime_days}.",
                 field="expires_in_days",
             )
         expires_at, field = now + datetime.timedelta(days=days), "expires_in_days"
