@@ -154,7 +154,8 @@ TASKS = {
 
 ACCESS_TOKENS = {
     "PREFIX": env_str("ACCESS_TOKENS_PREFIX", "djpat"),
-    "SITE_URL": env_str("SITE_URL", "http://127.0.0.1:8000"),
+    # Links in emails; follows PORT so `PORT=9000 make run` mails working links.
+    "SITE_URL": env_str("SITE_URL", f"http://127.0.0.1:{env_int('PORT', 8000)}"),
     # What the demo's API can be asked to do; write implies read.
     "PERMISSIONS": [
         {"code": "profile:read", "label": "Read your profile", "group": "Profile"},

@@ -218,3 +218,9 @@ def test_token_requests_skip_csrf_while_session_ones_do_not(
     assert response.status_code == 200  # form errors (no nonce), but no CSRF refusal
     strict.force_login(owner)
     assert strict.post("/tokens/new/", {"name": "via-session"}).status_code == 403
+
+
+def test_a_session_cannot_patch_and_is_told_to_use_a_token(owner_client: Client) -> None:
+    response = owner_client.patch(URL, {"first_name": "X"}, content_type="application/json")
+    assert response.status_code == 401
+    assert "browser session is not enough" in response.json()["error_description"]

@@ -256,9 +256,7 @@ def test_a_scoped_token_acts_as_its_owner_inside_a_guard_that_admits_it(owner: A
     assert response.json()["username"] == owner.get_username()
 
 
-def test_a_full_access_token_is_its_owner_everywhere(
-    owner: Any, make_token: MakeToken
-) -> None:
+def test_a_full_access_token_is_its_owner_everywhere(owner: Any, make_token: MakeToken) -> None:
     _, secret = make_token()
     response = Client().get("/tokens/", **bearer(secret))
     assert response.status_code == 200

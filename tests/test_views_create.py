@@ -165,3 +165,61 @@ def test_csrf_is_enforced_for_session_users(csrf_client: Client) -> None:
     )
     assert response.status_code == 403
     assert not AccessToken.objects.exists()
+
+
+@pytest.mark.parametrize(
+    "name", ["👩\u200d💻 laptop", "🏳️\u200d🌈 pride", "🔑 family 👩\u200d👩\u200d👧\u200d👦"]
+)
+def test_emoji_joined_by_zero_width_joiners_are_welcome(owner_client: Client, name: str) -> None:
+    response = owner_client.post("/tokens/new/", create_form_data(owner_client, name=name))
+    assert response.status_code == 200
+    assert AccessToken.objects.get().name == name
+
+
+@pytest.mark.parametrize(
+    ("name", "message"),
+    [
+        ("x\u200dy", "control, zero-width or text-direction"),
+        ("e" + "\u0301" * 50, "stacks more than 4 accents"),
+    ],
+)
+def test_hidden_joiners_and_piles_of_accents_are_refused(
+    owner_client: Client, name: str, message: str
+) -> None:
+    response = owner_client.post("/tokens/new/", create_form_data(owner_client, name=name))
+    assert message in response.content.decode()
+    assert not AccessToken.objects.exists()
+
+
+def test_a_custom_date_lasts_through_that_whole_day(owner_client: Client) -> None:
+    day = timezone.localdate() + datetime.timedelta(days=1)
+    owner_client.post(
+        "/tokens/new/",
+        create_form_data(owner_client, expiration="custom", expires_on=day.isoformat()),
+    )
+    expires = timezone.localtime(AccessToken.objects.get().expires_at)
+    assert expires.date() == day
+    assert (expires.hour, expires.minute) == (23, 59)
+
+
+def test_the_last_date_offered_is_accepted_and_capped_at_the_maximum_lifetime(
+    owner_client: Client,
+) -> None:
+    last = (timezone.now() + datetime.timedelta(days=366)).date()
+    body = owner_client.get("/tokens/new/").content.decode()
+    assert f'max="{last.isoformat()}"' in body
+    owner_client.post(
+        "/tokens/new/",
+        create_form_data(owner_client, expiration="custom", expires_on=last.isoformat()),
+    )
+    token = AccessToken.objects.get()
+    assert token.expires_at <= timezone.now() + datetime.timedelta(days=366)
+
+
+@pytest.mark.parametrize("typed", ["12/25/2027", "25.12.2027"])
+def test_a_custom_date_must_be_written_yyyy_mm_dd(owner_client: Client, typed: str) -> None:
+    response = owner_client.post(
+        "/tokens/new/", create_form_data(owner_client, expiration="custom", expires_on=typed)
+    )
+    assert "Enter a real date, as YYYY-MM-DD." in response.content.decode()
+    assert not AccessToken.objects.exists()

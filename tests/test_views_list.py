@@ -94,3 +94,13 @@ def test_names_are_escaped(owner_client: Client, make_token: MakeToken) -> None:
     body = owner_client.get("/tokens/").content.decode()
     assert "<script>alert(1)</script>" not in body
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in body
+
+
+def test_a_token_used_seconds_ago_was_used_just_now(
+    owner_client: Client, make_token: MakeToken
+) -> None:
+    token, _ = make_token()
+    token.record_use(ip="127.0.0.1")
+    body = owner_client.get("/tokens/").content.decode()
+    assert "just now" in body
+    assert "0\xa0minutes" not in body

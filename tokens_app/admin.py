@@ -26,6 +26,7 @@ from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.utils import formats, timezone
 from django.utils.html import format_html
+from django.utils.translation import ngettext
 from django.views.decorators.debug import sensitive_variables
 
 from tokens_app import format
@@ -293,8 +294,12 @@ class AccessTokenAdmin(_StatusMixin, admin.ModelAdmin):
         if count:
             self.message_user(
                 request,
-                f"Expired {count} token{'s' if count != 1 else ''}. "
-                "They stop working at once and stay listed as expired.",
+                ngettext(
+                    "Expired %(count)d token. It stops working at once and stays listed.",
+                    "Expired %(count)d tokens. They stop working at once and stay listed.",
+                    count,
+                )
+                % {"count": count},
                 messages.SUCCESS,
             )
         else:

@@ -321,6 +321,10 @@ class AccessTokenBackend(BaseBackend):
 
 # -- responses and guards ------------------------------------------------------
 
+SESSION_NOT_ACCEPTED = (
+    "This endpoint takes an access token (Authorization: Bearer <token>); "
+    "a browser session is not enough."
+)
 _DESCRIPTIONS = {
     INVALID_TOKEN: "The access token is invalid, expired or revoked.",
     INVALID_REQUEST: "Send the access token in the Authorization header as 'Bearer <token>'; "
@@ -328,11 +332,14 @@ _DESCRIPTIONS = {
 }
 
 
-def unauthorized(error: str | None = None) -> JsonResponse:
+def unauthorized(error: str | None = None, *, description: str | None = None) -> JsonResponse:
     """401 with RFC 6750's ``WWW-Authenticate``; no details about which check failed."""
     if error is None:
         response = JsonResponse(
-            {"error": "unauthorized", "error_description": "Authentication required."},
+            {
+                "error": "unauthorized",
+                "error_description": description or "Authentication required.",
+            },
             status=401,
         )
         response["WWW-Authenticate"] = "Bearer"
@@ -391,8 +398,10 @@ def refusal(
         return unauthorized(INVALID_REQUEST)
     check = token_check(request)
     if check is None:
-        if allow_session and request.user.is_authenticated:
-            return None
+        if request.user.is_authenticated:
+            if allow_session:
+                return None
+            return unauthorized(description=SESSION_NOT_ACCEPTED)
         return unauthorized()
     if check.retry_after is not None:
         return too_many_attempts(check.retry_after)

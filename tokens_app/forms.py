@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime
+import re
 import unicodedata
 from dataclasses import dataclass
 from typing import Any
@@ -30,6 +31,11 @@ NAME_HELP = (
 # joiners, bidirectional overrides), surrogates, private use, unassigned, and
 # line or paragraph separators.
 _REFUSED_CATEGORIES = {"Cc", "Cf", "Cs", "Co", "Cn", "Zl", "Zp"}
+ZERO_WIDTH_JOINER = "\u200d"
+# Scripts stack two or three marks on a letter at most; dozens are "Zalgo" text.
+MAX_COMBINING_MARKS = 4
+_COMBINING_MARKS = r"[\u0300-\u036f\u1ab0-\u1aff\u1dc0-\u1dff\u20d0-\u20ff\ufe20-\ufe2f]"
+_MARK_PILE = re.compile(rf"{_COMBINING_MARKS}{{{MAX_COMBINING_MARKS + 1},}}")
 
 NO_ACCESS, FULL, CUSTOM_PERMISSIONS = "none", "full", "custom"
 PERMISSION_CHOICES = [
@@ -50,13 +56,32 @@ def clean_token_name(value: str) -> str:
             f"Use at most {NAME_MAX_LENGTH} characters (this name has {len(name)}).",
             code="max_length",
         )
-    if any(unicodedata.category(ch) in _REFUSED_CATEGORIES for ch in name):
+    if any(
+        unicodedata.category(ch) in _REFUSED_CATEGORIES and not _joins_emoji(name, i)
+        for i, ch in enumerate(name)
+    ):
         raise ValidationError(
             "The name contains control, zero-width or text-direction characters. "
             "Remove them and try again.",
             code="invalid_characters",
         )
+    if _MARK_PILE.search(name):
+        raise ValidationError(
+            f"The name stacks more than {MAX_COMBINING_MARKS} accents on one letter, "
+            "which draws over the rows around it. Remove some and try again.",
+            code="too_many_marks",
+        )
     return name
+
+
+def _joins_emoji(name: str, index: int) -> bool:
+    """A zero-width joiner inside an emoji sequence (👩‍💻) is part of the picture, not a trick."""
+    if name[index] != ZERO_WIDTH_JOINER or not 0 < index < len(name) - 1:
+        return False
+    before, after = name[index - 1], name[index + 1]
+    return (
+        unicodedata.category(before) in {"So", "Sk", "Mn"} and unicodedata.category(after) == "So"
+    )
 
 
 def permission_choices() -> list[tuple[str, str]]:
@@ -78,6 +103,17 @@ def choice_from_permissions(permissions: list[str]) -> str:
     if FULL_ACCESS in permissions:
         return FULL
     return CUSTOM_PERMISSIONS if registry.expand(permissions) else NO_ACCESS
+
+
+def end_of_day(day: datetime.date, now: datetime.datetime) -> datetime.datetime:
+    """A token "expiring on" a date works through that whole day, in the site's time zone.
+
+    On the last day the policy allows, it ends at the maximum lifetime instead,
+    so the latest date the form offers is always accepted.
+    """
+    last = timezone.make_aware(datetime.datetime.combine(day, datetime.time.max))
+    cap = now + datetime.timedelta(days=policy().max_lifetime_days)
+    return cap if timezone.localdate(cap) == day and last > cap else last
 
 
 class TokenNameField(forms.CharField):
@@ -196,6 +232,7 @@ class ExpirationMixin(forms.Form):
         label="Custom expiration date",
         required=False,
         widget=forms.DateInput(attrs={"type": "date"}),
+        input_formats=["%Y-%m-%d"],
         error_messages={"invalid": "Enter a real date, as YYYY-MM-DD."},
     )
 
@@ -231,7 +268,13 @@ class ExpirationMixin(forms.Form):
                 if "expires_on" not in self.errors:
                     self.add_error("expires_on", "Pick the date the token should expire.")
                 return cleaned
-            expires_at = timezone.make_aware(datetime.datetime.combine(day, datetime.time.min))
+            if day <= timezone.localdate(now):
+                self.add_error(
+                    "expires_on",
+                    "The expiration date must be in the future: pick a date after today.",
+                )
+                return cleaned
+            expires_at = end_of_day(day, now)
         elif choice == NEVER:
             expires_at = NO_EXPIRATION
         else:

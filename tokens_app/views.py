@@ -177,7 +177,7 @@ def token_regenerate(request: HtmxHttpRequest, pk: int) -> HttpResponse:
             return _show_secret(request, token, secret, created=False)
     context = {"token": token, "form": form}
     if request.htmx:
-        response = _partial(request, "regenerate_form", context)
+        response = _partial(request, "regenerate_form", {**context, "inline": True})
         return reswap(retarget(response, f"#regenerate-form-{token.pk}"), "outerHTML")
     return render(request, "tokens_app/regenerate.html", context)
 
