@@ -168,7 +168,8 @@ def token_regenerate(request: HtmxHttpRequest, pk: int) -> HttpResponse:
         except StaleToken:
             form.add_error(
                 None,
-                "This token was regenerated elsewhere since this page was loaded. "
+                "This token was regenerated elsewhere (in another tab, or by sending this "
+                "form twice) since this page was loaded. "
                 "Its newest secret was shown there; regenerate again if you need a new one.",
             )
         except TokenLimitReached:
